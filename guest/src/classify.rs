@@ -1,0 +1,476 @@
+//! `classify-error`: what a failed provider call means and what the host should do next
+//! (CONTRACT.md, "classify-error").
+//!
+//! The evidence is gathered once: a bounded prefix of the body, its structured fields if it is
+//! JSON, whether it is an HTML page, the request URL checked against its route, the retry hints
+//! in the headers. Then the rules of `rules/errors.toml` are tried in order; the first whose
+//! conditions all hold decides. A `retry` past the attempt cap or the delay cap becomes
+//! `next-candidate`.
+
+use crate::fallbacks::plan_name;
+use crate::redact;
+use crate::resolve::ModelRef;
+use crate::rules::{self, ERRORS, ErrorRule, POLICY};
+use crate::types::{Action, ProviderFailure, Rejection, Verdict};
+use crate::url::{self, RequestUrl};
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// `classify-error`.
+pub fn classify_error(failure: &ProviderFailure) -> Verdict {
+    let evidence = Evidence::gather(failure);
+    let (rule, capture) = ERRORS
+        .rules
+        .iter()
+        .find_map(|rule| evidence.matches(rule).map(|capture| (rule, capture)))
+        .unwrap_or((&ERRORS.fallback, None));
+    evidence.verdict(rule, capture)
+}
+
+/// What the classifier knows about one failure.
+struct Evidence<'a> {
+    failure: &'a ProviderFailure,
+    /// The HTTP status, 0 when no response arrived.
+    status: u16,
+    html: bool,
+    /// Structured codes from a JSON body, lowercase.
+    codes: Vec<String>,
+    /// The provider's message (or the raw body prefix), and its lowercase twin for patterns.
+    message: Cow<'a, str>,
+    lower: String,
+    url: RequestUrl,
+    /// The model's bare id, when the request named one that parses.
+    model: Option<String>,
+    /// A delay the provider asked for, in ms.
+    asked_delay_ms: Option<u64>,
+    /// When a usage window resets, in seconds (the Codex backend says so).
+    resets_in_s: Option<u64>,
+}
+
+impl<'a> Evidence<'a> {
+    fn gather(failure: &'a ProviderFailure) -> Self {
+        let limits = &POLICY.limits;
+        let body = prefix(&failure.body, limits.body_scan_bytes as usize);
+        let headers = &failure.headers[..failure.headers.len().min(limits.max_headers as usize)];
+        let header =
+            |name: &str| headers.iter().find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
+
+        let trimmed = body.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        let html = header("content-type").is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"))
+            || looks_like_html(trimmed);
+
+        let mut structured = Structured::default();
+        if trimmed.starts_with(['{', '[']) {
+            if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
+                structured.read(&value);
+            }
+        }
+        let message: Cow<'a, str> = if structured.messages.is_empty() {
+            Cow::Borrowed(body)
+        } else {
+            Cow::Owned(structured.messages.join("\n"))
+        };
+        let lower = message.to_ascii_lowercase();
+
+        let asked_delay_ms = header("retry-after-ms")
+            .and_then(parse_ms)
+            .or_else(|| header("retry-after").and_then(|v| parse_retry_after(v, failure.now_ms)))
+            .or(structured.retry_delay_ms);
+        let model = failure
+            .model
+            .as_deref()
+            .and_then(|m| ModelRef::parse(m).ok())
+            .map(|m| m.model.to_owned())
+            .filter(|m| !redact::contains_secret(m));
+
+        Evidence {
+            failure,
+            status: failure.status.unwrap_or(0),
+            html,
+            codes: structured.codes,
+            message,
+            lower,
+            url: url::check_request_url(failure.request_url.as_deref()),
+            model,
+            asked_delay_ms,
+            resets_in_s: structured.resets_in_s,
+        }
+    }
+
+    /// Whether every condition of `rule` holds; `Some(capture)` with the byte range of a
+    /// `{model}` capture in the message, if the rule's pattern had one.
+    fn matches(&self, rule: &ErrorRule) -> Option<Option<(usize, usize)>> {
+        let status_listed = !rule.status.is_empty() || !rule.status_range.is_empty();
+        let in_range = rule.status_range.len() == 2
+            && self.status != 0
+            && (rule.status_range[0]..=rule.status_range[1]).contains(&self.status);
+        if status_listed && !(rule.status.contains(&self.status) || in_range) {
+            return None;
+        }
+        if rule.html.is_some_and(|html| html != self.html) {
+            return None;
+        }
+        if !rule.code.is_empty() && !self.codes.iter().any(|c| rule.code.contains(&c.as_str())) {
+            return None;
+        }
+        if !rule.network.is_empty() {
+            let network = self.failure.network_error.as_deref().map(|n| n.trim().to_ascii_lowercase())?;
+            if network.is_empty() || !rule.network.iter().any(|n| rules::glob_matches(n, &network)) {
+                return None;
+            }
+        }
+        if !rule.url_class.is_empty() && !rule.url_class.contains(&self.url.class()) {
+            return None;
+        }
+        if let Some(wanted) = rule.url_canonical {
+            match self.url {
+                RequestUrl::Official { is_canonical, .. } if is_canonical == wanted => {}
+                _ => return None,
+            }
+        }
+        if !rule.credential.is_empty() && !self.failure.credential_kind.is_some_and(|k| rule.credential.contains(&k)) {
+            return None;
+        }
+        if rule.credential_unknown.is_some_and(|unknown| unknown != self.failure.credential_kind.is_none()) {
+            return None;
+        }
+        if rule.text.is_empty() {
+            return Some(None);
+        }
+        rule.text.iter().find_map(|pattern| rules::find_pattern(pattern, &self.lower)).map(|m| m.capture)
+    }
+
+    fn verdict(&self, rule: &'static ErrorRule, capture: Option<(usize, usize)>) -> Verdict {
+        let failure = self.failure;
+        // The model: the request's, else the one the message names.
+        let captured = capture
+            .map(|(a, b)| self.message[a..b].to_owned())
+            .filter(|m| !redact::contains_secret(m) && ModelRef::parse(m).is_ok());
+        let model = self.model.clone().or(captured);
+        let remember = rule.remember.then_some(()).and(model.clone()).map(|model| Rejection {
+            model,
+            plan: failure.plan.unwrap_or(crate::types::Plan::Unknown),
+            reason: rule.reason,
+        });
+
+        let retry = &ERRORS.retry;
+        let attempt = failure.attempt.max(1);
+        let mut action = rule.action;
+        let mut rule_id = rule.id;
+        let mut message = rule.message;
+        let mut retry_after_ms = None;
+        if action == Action::Retry {
+            let delay = self.asked_delay_ms.unwrap_or_else(|| backoff_ms(attempt));
+            retry_after_ms = Some(delay);
+            if u64::from(attempt) >= retry.attempt_cap.value {
+                (action, rule_id, message) = (Action::NextCandidate, retry.attempt_cap.id, retry.attempt_cap.message);
+            } else if delay > retry.delay_cap.value {
+                (action, rule_id, message) = (Action::NextCandidate, retry.delay_cap.id, retry.delay_cap.message);
+            }
+        } else if let Some(resets) = self.resets_in_s {
+            retry_after_ms = Some(resets.saturating_mul(1000));
+        }
+
+        let user_message = self.render(message, model.as_deref(), retry_after_ms, attempt);
+        Verdict { reason: rule.reason, action, retry_after_ms, user_message, remember, rule: rule_id.to_owned() }
+    }
+
+    /// Fills a message template. Every value from the input is redacted.
+    fn render(&self, template: &str, model: Option<&str>, delay_ms: Option<u64>, attempt: u32) -> String {
+        let failure = self.failure;
+        let mut out = String::with_capacity(template.len() + 64);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            let name = &rest[open + 1..close];
+            match name {
+                "model" => out.push_str(&model.map_or_else(|| "this model".to_owned(), redact::short)),
+                "plan" => out.push_str(failure.plan.map_or("current", |p| match p {
+                    crate::types::Plan::Unknown => "current",
+                    p => plan_name(p),
+                })),
+                "status" => out.push_str(&failure.status.map_or_else(|| "no status".to_owned(), |s| s.to_string())),
+                "status-note" => {
+                    if let Some(status) = failure.status {
+                        out.push_str(&format!(" (HTTP {status})"));
+                    }
+                }
+                "request-url" => {
+                    out.push_str(&failure.request_url.as_deref().map_or_else(|| "the provider".to_owned(), redact::url))
+                }
+                "canonical-url" => match &self.url {
+                    RequestUrl::Official { canonical, .. } => out.push_str(canonical),
+                    _ => out.push_str("the route's canonical URL"),
+                },
+                "excerpt" => {
+                    let excerpt = if self.html {
+                        String::new()
+                    } else {
+                        redact::excerpt(&self.message, POLICY.limits.excerpt_chars as usize)
+                    };
+                    if !excerpt.is_empty() {
+                        out.push_str(&format!(": \"{excerpt}\""));
+                    }
+                }
+                "network" => {
+                    out.push_str(&failure.network_error.as_deref().map_or_else(|| "unknown".to_owned(), redact::short))
+                }
+                "delay" => out.push_str(&human_ms(delay_ms.unwrap_or(0))),
+                "cap" => out.push_str(&human_ms(ERRORS.retry.delay_cap.value)),
+                "attempt" => out.push_str(&attempt.to_string()),
+                "resets" => {
+                    if let Some(resets) = self.resets_in_s {
+                        out.push_str(&format!(" (it resets in {})", human_ms(resets.saturating_mul(1000))));
+                    }
+                }
+                // build.rs refuses unknown placeholders; keep any text intact regardless.
+                _ => out.push_str(&rest[open..=close.min(rest.len() - 1)]),
+            }
+            rest = &rest[(close + 1).min(rest.len())..];
+        }
+        out.push_str(rest);
+        redact::text(&out).into_owned()
+    }
+}
+
+/// The fields of a JSON error body the classifier reads.
+#[derive(Default)]
+struct Structured {
+    codes: Vec<String>,
+    messages: Vec<String>,
+    retry_delay_ms: Option<u64>,
+    resets_in_s: Option<u64>,
+}
+
+impl Structured {
+    fn read(&mut self, value: &Value) {
+        // Google sometimes answers with a one-element array.
+        let root = match value {
+            Value::Array(items) => match items.first() {
+                Some(first) => first,
+                None => return,
+            },
+            other => other,
+        };
+        let Value::Object(root) = root else { return };
+        match root.get("error") {
+            Some(Value::Object(error)) => {
+                for key in ["code", "type", "status"] {
+                    self.code(error.get(key));
+                }
+                self.message(error.get("message"));
+                match error.get("details") {
+                    // Anthropic: {"details": {"error_code": "enforced_spend_limit_reached"}}.
+                    Some(Value::Object(details)) => self.code(details.get("error_code")),
+                    // Google: [{"@type": "…ErrorInfo", "reason": "API_KEY_INVALID"}, {"retryDelay": "32s"}].
+                    Some(Value::Array(details)) => {
+                        for detail in details.iter().take(16) {
+                            self.code(detail.get("reason"));
+                            if let Some(delay) = detail.get("retryDelay").and_then(Value::as_str) {
+                                self.retry_delay_ms = self.retry_delay_ms.or_else(|| parse_duration_ms(delay));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                // OpenRouter wraps the upstream error: {"metadata": {"raw": "…"}}.
+                if let Some(Value::Object(metadata)) = error.get("metadata") {
+                    self.message(metadata.get("raw"));
+                }
+                // Codex: {"type": "usage_limit_reached", "resets_in_seconds": 3600}.
+                self.resets_in_s = error.get("resets_in_seconds").and_then(Value::as_u64);
+            }
+            Some(error @ Value::String(_)) => self.message(Some(error)),
+            _ => {}
+        }
+        for key in ["code", "status"] {
+            self.code(root.get(key));
+        }
+        // Anthropic's top-level `"type": "error"` says nothing; any other type is a code.
+        if root.get("type").and_then(Value::as_str) != Some("error") {
+            self.code(root.get("type"));
+        }
+        self.message(root.get("message"));
+        match root.get("detail") {
+            Some(detail @ Value::String(_)) => self.message(Some(detail)),
+            Some(Value::Object(detail)) => {
+                self.message(detail.get("message"));
+                self.code(detail.get("code"));
+            }
+            _ => {}
+        }
+    }
+
+    fn code(&mut self, value: Option<&Value>) {
+        let code = match value {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s.to_ascii_lowercase(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return,
+        };
+        if !self.codes.contains(&code) {
+            self.codes.push(code);
+        }
+    }
+
+    fn message(&mut self, value: Option<&Value>) {
+        if let Some(Value::String(s)) = value
+            && !s.trim().is_empty()
+        {
+            self.messages.push(s.clone());
+        }
+    }
+}
+
+/// The first `limit` bytes of `body`, cut at a character boundary.
+fn prefix(body: &str, limit: usize) -> &str {
+    if body.len() <= limit {
+        return body;
+    }
+    let mut end = limit;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    &body[..end]
+}
+
+fn looks_like_html(trimmed: &str) -> bool {
+    if !trimmed.starts_with('<') {
+        return false;
+    }
+    let head = prefix(trimmed, 512).to_ascii_lowercase();
+    ["<!doctype html", "<html", "<head", "<body", "<title"].iter().any(|tag| head.contains(tag))
+}
+
+/// `Retry-After`: delay-seconds, or an HTTP-date measured against `now-ms`.
+fn parse_retry_after(value: &str, now_ms: Option<u64>) -> Option<u64> {
+    if let Some(ms) = parse_seconds_ms(value) {
+        return Some(ms);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    let now_ms = u128::from(now_ms?);
+    Some(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(u64::MAX))
+}
+
+/// A number of seconds (`"2"`, `"1.5"`) as ms.
+fn parse_seconds_ms(value: &str) -> Option<u64> {
+    let seconds: f64 = value.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+    Some((seconds * 1000.0).ceil().min(u64::MAX as f64) as u64)
+}
+
+/// `retry-after-ms`: a number of milliseconds.
+fn parse_ms(value: &str) -> Option<u64> {
+    let ms: f64 = value.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+    Some(ms.ceil().min(u64::MAX as f64) as u64)
+}
+
+/// A protobuf duration (`"32s"`, `"1.5s"`) as ms.
+fn parse_duration_ms(value: &str) -> Option<u64> {
+    parse_seconds_ms(value.trim().strip_suffix('s')?)
+}
+
+/// base × 2^(attempt − 1), at most the backoff cap.
+fn backoff_ms(attempt: u32) -> u64 {
+    let retry = &ERRORS.retry;
+    let factor = 1u64.checked_shl(attempt.saturating_sub(1).min(62)).unwrap_or(u64::MAX);
+    retry.backoff_base_ms.saturating_mul(factor).min(retry.backoff_max_ms)
+}
+
+/// `1500` → `1.5 s`; `7200000` → `2 h`.
+fn human_ms(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms} ms"),
+        1000..120_000 if ms % 1000 == 0 => format!("{} s", ms / 1000),
+        1000..120_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        120_000..7_200_000 => format!("{} min", ms.div_ceil(60_000)),
+        _ => format!("{} h", ms.div_ceil(3_600_000)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{CredentialKind, FailureReason, Plan};
+
+    fn failure(status: u16, body: &str) -> ProviderFailure {
+        ProviderFailure { status: Some(status), body: body.to_owned(), ..ProviderFailure::default() }
+    }
+
+    const SCOPES: &str = r#"{"error":{"message":"You have insufficient permissions for this operation. Missing scopes: api.responses.write. Check that you have the correct role in your organization (Reader, Writer, Owner) and project (Member, Owner), and if you're using a ChatGPT subscription, verify that the model supports this action.","type":"invalid_request_error","param":null,"code":null}}"#;
+
+    #[test]
+    fn seed_000_scope_error_depends_on_the_url() {
+        let mut f = failure(401, SCOPES);
+        f.credential_kind = Some(CredentialKind::Oauth);
+        f.request_url = Some("https://api.openai.com/v1/responses".into());
+        let v = classify_error(&f);
+        assert_eq!((v.reason, v.action), (FailureReason::AuthScopeMissing, Action::ReResolveEndpoint));
+        f.request_url = Some("https://chatgpt.com/backend-api/codex/responses".into());
+        let v = classify_error(&f);
+        assert_eq!((v.reason, v.action), (FailureReason::AuthScopeMissing, Action::RefreshCredential));
+    }
+
+    #[test]
+    fn seed_000_model_rejection_is_remembered() {
+        let mut f = failure(
+            400,
+            r#"{"detail":"The 'gpt-5.5-pro' model is not supported when using Codex with a ChatGPT account."}"#,
+        );
+        f.plan = Some(Plan::Plus);
+        let v = classify_error(&f);
+        assert_eq!((v.reason, v.action), (FailureReason::ModelUnsupportedForAccount, Action::DropCandidate));
+        let remember = v.remember.unwrap();
+        assert_eq!((remember.model.as_str(), remember.plan), ("gpt-5.5-pro", Plan::Plus));
+        assert!(v.user_message.contains("Plus") && v.user_message.contains("gpt-5.5-pro"), "{}", v.user_message);
+    }
+
+    #[test]
+    fn seed_004_html_403_at_the_legacy_path_is_an_endpoint_mismatch() {
+        let mut f = failure(403, "<html> <head><title>403 Forbidden</title></head> ... </html>");
+        f.request_url = Some("https://chatgpt.com/backend-api/responses".into());
+        f.credential_kind = Some(CredentialKind::Oauth);
+        let v = classify_error(&f);
+        assert_eq!((v.reason, v.action), (FailureReason::EndpointMismatch, Action::ReResolveEndpoint));
+        assert!(v.user_message.contains("https://chatgpt.com/backend-api/codex/responses"), "{}", v.user_message);
+        f.request_url = Some("https://chatgpt.com/backend-api/codex/responses".into());
+        assert_eq!(classify_error(&f).reason, FailureReason::Blocked);
+    }
+
+    #[test]
+    fn a_429_echoed_in_a_400_is_not_a_rate_limit() {
+        let v = classify_error(&failure(
+            400,
+            r#"{"error":{"message":"Invalid value: '429'. Rate limit settings are not a parameter.","type":"invalid_request_error"}}"#,
+        ));
+        assert_eq!((v.reason, v.action), (FailureReason::InvalidRequest, Action::Surface));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let mut f = failure(429, "");
+        f.headers = vec![("Retry-After".into(), "7".into())];
+        let v = classify_error(&f);
+        assert_eq!((v.action, v.retry_after_ms), (Action::Retry, Some(7000)));
+        f.headers = vec![("retry-after".into(), "Sat, 21 Nov 2026 06:00:10 GMT".into())];
+        f.now_ms = Some(1_795_240_800_000); // Sat, 21 Nov 2026 06:00:00 GMT
+        assert_eq!(classify_error(&f).retry_after_ms, Some(10_000));
+        f.headers = vec![("retry-after".into(), "3600".into())];
+        let v = classify_error(&f);
+        assert_eq!((v.action, v.rule.as_str()), (Action::NextCandidate, "retry.delay-cap"));
+        f.headers.clear();
+        f.attempt = 3;
+        assert_eq!(classify_error(&f).rule, "retry.attempt-cap");
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human_ms(500), "500 ms");
+        assert_eq!(human_ms(2000), "2 s");
+        assert_eq!(human_ms(1500), "1.5 s");
+        assert_eq!(human_ms(600_000), "10 min");
+        assert_eq!(human_ms(10_800_000), "3 h");
+        assert_eq!(backoff_ms(1), 1000);
+        assert_eq!(backoff_ms(40), 30_000);
+    }
+}

@@ -1,0 +1,452 @@
+//! Base-URL classification and the one canonicalizer every transport uses.
+//!
+//! A configured base URL is parsed as WHATWG does (the `url` crate), then classified by the
+//! table in `rules/urls.toml`. Official hosts accept only the exact shapes they serve: a clear
+//! error beats an HTML 403. The classifier also uses [`check_request_url`] to tell whether a
+//! failed request went to its route's canonical URL.
+
+use crate::redact;
+use crate::rules::{OfficialHost, POLICY, ROUTES, URLS};
+use crate::types::BaseUrlClass;
+use url::{Host, Url};
+
+/// A classified base URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BaseUrl {
+    /// Blank or absent: the route's default applies.
+    Unresolved,
+    /// Usable, with its canonical form.
+    Valid {
+        class: BaseUrlClass,
+        canonical: String,
+        /// The rule that classified it.
+        rule: &'static str,
+        /// The input was a legacy spelling of an official base.
+        legacy: bool,
+    },
+    /// Unusable. `reason` says why and what to use instead; it names no secret.
+    Invalid { rule: &'static str, reason: String },
+}
+
+impl BaseUrl {
+    /// The class, for `endpoint.base-url-class`.
+    pub fn class(&self) -> BaseUrlClass {
+        match self {
+            BaseUrl::Unresolved => BaseUrlClass::Unresolved,
+            BaseUrl::Valid { class, .. } => *class,
+            BaseUrl::Invalid { .. } => BaseUrlClass::Invalid,
+        }
+    }
+}
+
+/// Rule ids of the invalid cases that no data row owns.
+pub const RULE_TOO_LONG: &str = "url.too-long";
+pub const RULE_CONTROL: &str = "url.control-character";
+pub const RULE_UNPARSEABLE: &str = "url.unparseable";
+pub const RULE_SCHEME: &str = "url.scheme";
+pub const RULE_USERINFO: &str = "url.userinfo";
+pub const RULE_SECRET: &str = "url.secret";
+
+/// Classifies a configured base URL (CONTRACT.md, "Base-URL classes").
+pub fn classify(raw: Option<&str>) -> BaseUrl {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return BaseUrl::Unresolved;
+    };
+    let invalid = |rule, reason: String| BaseUrl::Invalid { rule, reason };
+    let limit = POLICY.limits.max_url_bytes as usize;
+    if raw.len() > limit {
+        return invalid(RULE_TOO_LONG, format!("is {} bytes long; a base URL has at most {limit}", raw.len()));
+    }
+    // WHATWG parsing silently drops tabs and newlines inside a URL; in a config value they are
+    // a mistake or a trick, so they are refused instead.
+    if let Some(at) = raw.find(|c: char| c.is_control()) {
+        return invalid(RULE_CONTROL, format!("contains a control character at byte {at}"));
+    }
+    let url = match Url::parse(raw) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return invalid(RULE_UNPARSEABLE, "is not an absolute URL; write it with https://".to_owned());
+        }
+        Err(error) => return invalid(RULE_UNPARSEABLE, format!("does not parse as a URL ({error})")),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return invalid(
+            RULE_SCHEME,
+            format!(
+                "uses the scheme `{}:`; only https (or http to a loopback host) is allowed",
+                redact::short(url.scheme())
+            ),
+        );
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return invalid(
+            RULE_USERINFO,
+            "carries user info before the host; credentials never go in URLs, remove it".to_owned(),
+        );
+    }
+    let Some(host) = url.host() else {
+        return invalid(RULE_UNPARSEABLE, "has no host".to_owned());
+    };
+    let name = match &host {
+        Host::Domain(domain) => domain.strip_suffix('.').unwrap_or(domain),
+        _ => "",
+    };
+
+    if let Some(official) = URLS.official.iter().find(|o| o.host == name) {
+        return classify_official(official, &url);
+    }
+    if let Some(not_api) = URLS.not_api.iter().find(|n| n.host == name) {
+        return invalid(not_api.id, format!("is {}, which serves no API; use {}", not_api.host, not_api.suggest));
+    }
+    let https = url.scheme() == "https";
+    let has_query = url.query().is_some_and(|q| !q.is_empty()) || url.fragment().is_some_and(|f| !f.is_empty());
+    if !name.is_empty() && URLS.azure.host_suffixes.iter().any(|s| name.len() > s.len() && name.ends_with(s)) {
+        let rule = URLS.azure.id;
+        if !https {
+            return invalid(rule, "is an Azure OpenAI host over plain http; use https".to_owned());
+        }
+        if has_query {
+            return invalid(
+                rule,
+                "has a query or fragment; an Azure base URL is the resource URL, and the policy adds api-version"
+                    .to_owned(),
+            );
+        }
+        let path = url.path().strip_suffix('/').unwrap_or(url.path());
+        let rest = URLS.azure.strip_suffixes.iter().find_map(|s| path.strip_suffix(s)).unwrap_or(path);
+        if !rest.is_empty() {
+            return invalid(
+                rule,
+                format!(
+                    "has the path `{}`; an Azure base URL is the resource URL, e.g. https://{name}/openai/v1",
+                    redact::short(path)
+                ),
+            );
+        }
+        let canonical = origin(&url);
+        return BaseUrl::Valid { class: BaseUrlClass::Azure, canonical, rule, legacy: false };
+    }
+
+    // Any other host: an operator's proxy or another OpenAI-compatible server.
+    let rule = URLS.custom.id;
+    if !https && !is_loopback(&host) {
+        return invalid(
+            rule,
+            format!(
+                "uses plain http to {}, which is not a loopback host; use https",
+                redact::short(name_or_ip(&host).as_str())
+            ),
+        );
+    }
+    if has_query {
+        return invalid(
+            rule,
+            "has a query or fragment; a base URL carries none (proxy parameters belong in headers)".to_owned(),
+        );
+    }
+    let serialized = url.as_str();
+    if redact::contains_secret(serialized) {
+        return invalid(
+            RULE_SECRET,
+            "appears to contain a credential; credentials are described, never put in URLs".to_owned(),
+        );
+    }
+    let canonical = serialized.strip_suffix('/').unwrap_or(serialized).to_owned();
+    BaseUrl::Valid { class: BaseUrlClass::Custom, canonical, rule, legacy: false }
+}
+
+fn classify_official(official: &'static OfficialHost, url: &Url) -> BaseUrl {
+    let invalid = |what: String| BaseUrl::Invalid {
+        rule: official.id,
+        reason: format!(
+            "{what}; {} serves only {} (the canonical base is {})",
+            official.host,
+            accepted(official),
+            official.canonical
+        ),
+    };
+    if url.scheme() != "https" {
+        return invalid("uses plain http".to_owned());
+    }
+    if let Some(port) = url.port() {
+        return invalid(format!("names port {port}"));
+    }
+    if url.query().is_some_and(|q| !q.is_empty()) || url.fragment().is_some_and(|f| !f.is_empty()) {
+        return invalid("has a query or fragment".to_owned());
+    }
+    let path = url.path();
+    let path = path.strip_suffix('/').unwrap_or(path);
+    if official.paths.contains(&path) {
+        return BaseUrl::Valid {
+            class: official.class,
+            canonical: official.canonical.to_owned(),
+            rule: official.id,
+            legacy: false,
+        };
+    }
+    if official.legacy_paths.contains(&path) {
+        return BaseUrl::Valid {
+            class: official.class,
+            canonical: official.canonical.to_owned(),
+            rule: official.id,
+            legacy: true,
+        };
+    }
+    invalid(format!("has the path `{}`", redact::short(url.path())))
+}
+
+/// The accepted paths of an official host, for messages.
+fn accepted(official: &OfficialHost) -> String {
+    let paths: Vec<&str> =
+        official.paths.iter().chain(official.legacy_paths).map(|p| if p.is_empty() { "/" } else { p }).collect();
+    paths.join(", ")
+}
+
+/// `scheme://host[:port]`, the canonical base of an Azure resource.
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn name_or_ip(host: &Host<&str>) -> String {
+    match host {
+        Host::Domain(d) => (*d).to_owned(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => format!("[{ip}]"),
+    }
+}
+
+/// Plain http may reach only these hosts: 127.0.0.0/8, ::1, `localhost` and `*.localhost`.
+pub fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+        Host::Domain(domain) => {
+            let domain = domain.strip_suffix('.').unwrap_or(domain);
+            URLS.custom.loopback_hosts.contains(&domain) || domain.ends_with(".localhost")
+        }
+    }
+}
+
+/// Joins a canonical base and a transport path. Every transport builds its URL here.
+pub fn join(base: &str, path: &str) -> String {
+    let mut url = String::with_capacity(base.len() + path.len());
+    url.push_str(base);
+    url.push_str(path);
+    url
+}
+
+/// What a failed request's URL says about its route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestUrl {
+    /// No URL was given, or it does not parse.
+    Unknown,
+    /// The URL is on an official host, with the route's canonical URL for comparison.
+    Official { class: BaseUrlClass, canonical: String, is_canonical: bool },
+    /// An Azure or custom host: the policy cannot tell its canonical form.
+    Other { class: BaseUrlClass },
+}
+
+impl RequestUrl {
+    /// The class of the URL's host (for routing scope errors).
+    pub fn class(&self) -> BaseUrlClass {
+        match self {
+            RequestUrl::Unknown => BaseUrlClass::Unresolved,
+            RequestUrl::Official { class, .. } | RequestUrl::Other { class } => *class,
+        }
+    }
+}
+
+/// Checks a request URL against the canonical URL of its route.
+pub fn check_request_url(raw: Option<&str>) -> RequestUrl {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty() && s.len() <= POLICY.limits.max_url_bytes as usize)
+    else {
+        return RequestUrl::Unknown;
+    };
+    let Ok(url) = Url::parse(raw) else { return RequestUrl::Unknown };
+    let Some(Host::Domain(domain)) = url.host() else {
+        return RequestUrl::Other { class: BaseUrlClass::Custom };
+    };
+    let name = domain.strip_suffix('.').unwrap_or(domain);
+    if let Some(not_api) = URLS.not_api.iter().find(|n| n.host == name) {
+        let class =
+            if not_api.suggest.contains("chatgpt.com") { BaseUrlClass::Chatgpt } else { BaseUrlClass::Platform };
+        return RequestUrl::Official { class, canonical: not_api.suggest.to_owned(), is_canonical: false };
+    }
+    let Some(official) = URLS.official.iter().find(|o| o.host == name) else {
+        let azure = URLS.azure.host_suffixes.iter().any(|s| name.ends_with(s));
+        return RequestUrl::Other { class: if azure { BaseUrlClass::Azure } else { BaseUrlClass::Custom } };
+    };
+
+    // The transport path is the longest known suffix; what is left is the base.
+    let path = url.path();
+    let transport_path = if official.class == BaseUrlClass::Chatgpt {
+        Some(ROUTES.codex.path).filter(|p| path.ends_with(p))
+    } else {
+        ROUTES.platform.paths.iter().map(|p| p.path).filter(|p| path.ends_with(p)).max_by_key(|p| p.len())
+    };
+    let canonical_path = match official.class {
+        BaseUrlClass::Chatgpt => ROUTES.codex.path,
+        _ => transport_path.unwrap_or(""),
+    };
+    let canonical = join(official.canonical, canonical_path);
+    let is_canonical = transport_path.is_some()
+        && url.scheme() == "https"
+        && url.port().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && format!("https://{}{}", official.host, path) == canonical;
+    RequestUrl::Official { class: official.class, canonical, is_canonical }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(raw: &str) -> (BaseUrlClass, String, bool) {
+        match classify(Some(raw)) {
+            BaseUrl::Valid { class, canonical, legacy, .. } => (class, canonical, legacy),
+            other => panic!("{raw} classified as {other:?}"),
+        }
+    }
+
+    fn invalid(raw: &str) -> String {
+        match classify(Some(raw)) {
+            BaseUrl::Invalid { reason, .. } => reason,
+            other => panic!("{raw} classified as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn blank_is_unresolved() {
+        assert_eq!(classify(None), BaseUrl::Unresolved);
+        assert_eq!(classify(Some(" \t ")), BaseUrl::Unresolved);
+    }
+
+    #[test]
+    fn platform_forms_become_one_canonical_base() {
+        for raw in [
+            "https://api.openai.com",
+            "https://api.openai.com/",
+            "https://api.openai.com/v1",
+            "https://api.openai.com/v1/",
+            "HTTPS://API.OPENAI.COM/v1",
+            "https://api.openai.com.:443/v1",
+            "  https://api.openai.com/v1  ",
+        ] {
+            assert_eq!(valid(raw), (BaseUrlClass::Platform, "https://api.openai.com/v1".to_owned(), false), "{raw}");
+        }
+    }
+
+    #[test]
+    fn chatgpt_forms_become_the_codex_base() {
+        for (raw, legacy) in [
+            ("https://chatgpt.com/backend-api", true),
+            ("https://chatgpt.com/backend-api/", true),
+            ("https://chatgpt.com/backend-api/v1", true),
+            ("https://chatgpt.com/backend-api/codex", false),
+            ("https://chatgpt.com/backend-api/codex/", false),
+            ("https://chatgpt.com/backend-api/codex/v1", false),
+            ("https://chatgpt.com/backend-api/codex/responses", false),
+            ("https://ChatGPT.com./backend-api/codex/responses/", false),
+        ] {
+            assert_eq!(
+                valid(raw),
+                (BaseUrlClass::Chatgpt, "https://chatgpt.com/backend-api/codex".to_owned(), legacy),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn official_hosts_refuse_other_shapes() {
+        assert!(invalid("http://api.openai.com/v1").contains("plain http"));
+        assert!(invalid("https://api.openai.com:8443/v1").contains("port 8443"));
+        assert!(invalid("https://api.openai.com/v1?x=1").contains("query"));
+        assert!(invalid("https://api.openai.com/v1#top").contains("query or fragment"));
+        assert!(invalid("https://api.openai.com/v2").contains("`/v2`"));
+        assert!(invalid("https://chatgpt.com/backend-api/responses").contains("https://chatgpt.com/backend-api/codex"));
+        assert!(invalid("https://chatgpt.com").contains("/backend-api/codex"));
+        assert!(invalid("https://chatgpt.com/backend-api//codex").contains("path"));
+        assert!(invalid("https://chat.openai.com/backend-api").contains("https://chatgpt.com/backend-api/codex"));
+    }
+
+    #[test]
+    fn lookalikes_are_never_official() {
+        // User info before an official-looking name: the host is `evil`.
+        assert!(invalid("https://chatgpt.com%2F@evil/backend-api").contains("user info"));
+        assert!(invalid("https://user:pass@api.openai.com/v1").contains("user info"));
+        assert_eq!(valid("https://chatgpt.com.evil.example/backend-api").0, BaseUrlClass::Custom);
+        assert_eq!(valid("https://api.openai.com.evil.example/v1").0, BaseUrlClass::Custom);
+        // Cyrillic "а" in chаtgpt: IDNA gives a punycode host, not chatgpt.com.
+        let (class, canonical, _) = valid("https://ch\u{0430}tgpt.com/backend-api");
+        assert_eq!(class, BaseUrlClass::Custom);
+        assert!(canonical.contains("xn--"), "{canonical}");
+        assert_eq!(valid("https://api.openai.com..evil/v1").0, BaseUrlClass::Custom);
+    }
+
+    #[test]
+    fn azure_keeps_the_resource_origin() {
+        for raw in [
+            "https://res.openai.azure.com",
+            "https://res.openai.azure.com/openai/v1/",
+            "https://res.openai.azure.com/v1",
+        ] {
+            assert_eq!(valid(raw), (BaseUrlClass::Azure, "https://res.openai.azure.com".to_owned(), false), "{raw}");
+        }
+        assert!(invalid("http://res.openai.azure.com/openai/v1").contains("https"));
+        assert!(invalid("https://res.openai.azure.com/openai/deployments/x").contains("resource URL"));
+    }
+
+    #[test]
+    fn custom_hosts_need_https_unless_loopback() {
+        assert_eq!(
+            valid("https://proxy.example.com/v1/"),
+            (BaseUrlClass::Custom, "https://proxy.example.com/v1".to_owned(), false)
+        );
+        assert_eq!(valid("http://localhost:11434/v1").1, "http://localhost:11434/v1");
+        assert_eq!(valid("http://127.0.0.2:8080").1, "http://127.0.0.2:8080");
+        assert_eq!(valid("http://[::1]:8080/v1").1, "http://[::1]:8080/v1");
+        assert_eq!(valid("http://api.localhost/v1").0, BaseUrlClass::Custom);
+        assert!(invalid("http://10.0.0.5/v1").contains("not a loopback host"));
+        assert!(invalid("https://proxy.example.com/v1?key=abc").contains("query"));
+        assert!(!invalid("https://proxy.example.com/v1?key=abc").contains("abc"));
+    }
+
+    #[test]
+    fn garbage_is_invalid_with_a_reason() {
+        assert!(invalid("chatgpt.com/backend-api").contains("https://"));
+        assert!(invalid("ftp://api.openai.com/v1").contains("scheme"));
+        assert!(invalid("https://exa mple.com").contains("does not parse"));
+        assert!(invalid("https://chat\ngpt.com/backend-api").contains("control character"));
+        assert!(invalid(&format!("https://example.com/{}", "a".repeat(10_000))).contains("at most"));
+        assert!(invalid("https://proxy.example.com/sk-proj-abcdefghijklmnopqrstuvwx/v1").contains("credential"));
+    }
+
+    #[test]
+    fn request_urls_are_checked_against_their_route() {
+        let check = |raw| check_request_url(Some(raw));
+        assert_eq!(
+            check("https://chatgpt.com/backend-api/responses"),
+            RequestUrl::Official {
+                class: BaseUrlClass::Chatgpt,
+                canonical: "https://chatgpt.com/backend-api/codex/responses".to_owned(),
+                is_canonical: false
+            }
+        );
+        assert!(matches!(
+            check("https://chatgpt.com/backend-api/codex/responses"),
+            RequestUrl::Official { is_canonical: true, .. }
+        ));
+        assert!(matches!(
+            check("https://api.openai.com/v1/images/generations"),
+            RequestUrl::Official { is_canonical: true, class: BaseUrlClass::Platform, .. }
+        ));
+        assert!(matches!(
+            check("https://api.openai.com/images/generations"),
+            RequestUrl::Official { is_canonical: false, .. }
+        ));
+        assert_eq!(check("https://proxy.example.com/v1/responses").class(), BaseUrlClass::Custom);
+        assert_eq!(check("https://r.openai.azure.com/openai/v1/responses").class(), BaseUrlClass::Azure);
+        assert_eq!(check_request_url(None), RequestUrl::Unknown);
+    }
+}
