@@ -1,0 +1,225 @@
+//! The wasmtime engine every policy runs on: its limits, its pooling allocator, the epoch
+//! ticker that enforces deadlines, the egress guard's allowlist and the compiled-code cache.
+//!
+//! One [`Engine`] is built once per process with [`Engine::builder`] and shared (it is cheap to
+//! clone). Each policy call gets a fresh instance from the pool, bounded by [`Limits`].
+
+use crate::cache::Cache;
+use crate::guard::Guard;
+use crate::sandbox::{self, StoreState};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// The bounds of every policy call.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Wall-clock time one call may run. A decision takes microseconds; a policy still running
+    /// after this is looping, and is stopped.
+    pub deadline: Duration,
+    /// The epoch tick: how often the ticker thread advances the engine's epoch. A call is
+    /// stopped within one tick after its deadline.
+    pub tick: Duration,
+    /// Linear memory one instance may use, in bytes. The policy needs about 1 MiB; more than
+    /// the cap is a memory bomb, and the instance traps instead of taking the host's memory.
+    pub memory: usize,
+    /// WebAssembly stack one instance may use, in bytes.
+    pub stack: usize,
+    /// Instances that may be alive at once (the pool's size). Calls past it fail fast with a
+    /// host error instead of queueing.
+    pub instances: u32,
+    /// The largest request handed to the sandbox, in bytes. A `classify-error` body beyond it
+    /// is cut (the policy reads a 16 KiB prefix anyway); other requests beyond it are refused.
+    pub input: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_millis(50),
+            tick: Duration::from_millis(1),
+            memory: 16 << 20,
+            stack: 1 << 20,
+            instances: 64,
+            input: 1 << 20,
+        }
+    }
+}
+
+/// Builds an [`Engine`].
+///
+/// Defaults: the [`Limits`] defaults (a 50 ms deadline checked every 1 ms, 16 MiB of memory,
+/// 1 MiB of stack, 64 pooled instances, 1 MiB of input); the egress guard allows only the
+/// official hosts and the hosts named in each request's own configuration; no compiled-code
+/// cache.
+#[derive(Clone, Debug, Default)]
+pub struct EngineBuilder {
+    limits: Limits,
+    allowed_hosts: Vec<String>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl EngineBuilder {
+    /// Sets all limits at once.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the per-call deadline.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.limits.deadline = deadline;
+        self
+    }
+
+    /// Sets the per-instance memory cap, in bytes.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.limits.memory = bytes;
+        self
+    }
+
+    /// Lets credentials go to `host` (a proxy the operator runs), besides the official hosts
+    /// and the hosts a request's own configuration names.
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into().to_ascii_lowercase());
+        self
+    }
+
+    /// Caches compiled policies in `dir`, so that a restart does not recompile.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Builds the engine and starts its epoch ticker.
+    pub fn build(self) -> Result<Engine, String> {
+        let limits = self.limits;
+        if limits.tick.is_zero() || limits.deadline < limits.tick {
+            return Err(format!("the deadline ({:?}) must be at least one tick ({:?})", limits.deadline, limits.tick));
+        }
+        let mut pool = PoolingAllocationConfig::new();
+        // A wasip2 component holds a few core instances (the program and wit-component's
+        // shims), with one memory and a few tables between them.
+        pool.total_component_instances(limits.instances)
+            .total_core_instances(limits.instances * 8)
+            .total_memories(limits.instances * 2)
+            .total_tables(limits.instances * 8)
+            .total_stacks(limits.instances)
+            .max_memory_size(limits.memory)
+            // Pages a slot keeps resident between instances: instantiation skips the
+            // page faults of a fresh memory.
+            .linear_memory_keep_resident(128 << 10)
+            .table_keep_resident(16 << 10);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(limits.stack)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine =
+            wasmtime::Engine::new(&config).map_err(|e| format!("wasmtime refused the engine configuration: {e}"))?;
+        let linker =
+            sandbox::linker(&engine).map_err(|e| format!("linking the sandbox's WASI interfaces failed: {e}"))?;
+        let cache = match self.cache_dir {
+            Some(dir) => Some(Cache::open(dir, &engine)?),
+            None => None,
+        };
+        start_ticker(&engine, limits.tick);
+        let deadline_ticks = limits.deadline.as_nanos().div_ceil(limits.tick.as_nanos()).max(1) as u64;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                limits,
+                deadline_ticks,
+                guard: Guard::new(self.allowed_hosts),
+                cache,
+            }),
+        })
+    }
+}
+
+/// The engine, linker, limits and guard shared by every policy. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: wasmtime::Engine,
+    linker: Linker<StoreState>,
+    limits: Limits,
+    deadline_ticks: u64,
+    guard: Guard,
+    cache: Option<Cache>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("limits", &self.inner.limits).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A builder with the documented defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The credential-egress guard.
+    pub fn guard(&self) -> &Guard {
+        &self.inner.guard
+    }
+
+    pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<StoreState> {
+        &self.inner.linker
+    }
+
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        self.inner.deadline_ticks
+    }
+
+    /// Compiles a component, or loads it from the cache when the cache holds code it wrote for
+    /// these exact bytes and this exact engine. Returns whether the cache served it.
+    pub(crate) fn compile(&self, bytes: &[u8], sha256: &[u8; 32]) -> Result<(Component, bool), String> {
+        if let Some(cache) = &self.inner.cache
+            && let Some(component) = cache.load(&self.inner.engine, sha256)
+        {
+            return Ok((component, true));
+        }
+        let component = Component::new(&self.inner.engine, bytes).map_err(|e| format!("{e:#}"))?;
+        if let Some(cache) = &self.inner.cache {
+            cache.store(&component, sha256);
+        }
+        Ok((component, false))
+    }
+}
+
+/// Advances the engine's epoch every `tick` until the engine is dropped. Each call's store sets
+/// its deadline in ticks; wasmtime checks the epoch at function entries and loop headers, so a
+/// runaway loop traps within a tick of its deadline.
+fn start_ticker(engine: &wasmtime::Engine, tick: Duration) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("route-policy-epoch".to_owned())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
