@@ -1,0 +1,9 @@
+//! Integration tests: the real component, loaded through wasmtime as an agent runtime would.
+//!
+//! One test binary, one module per feature, so that the component is compiled once.
+
+mod common;
+mod conformance;
+mod eval;
+mod load;
+mod seeds;
