@@ -81,7 +81,7 @@ impl<'a> Evidence<'a> {
             .as_deref()
             .and_then(|m| ModelRef::parse(m).ok())
             .map(|m| m.model.to_owned())
-            .filter(|m| !redact::contains_secret(m));
+            .filter(|m| !redact::has_secret_token(m));
 
         Evidence {
             failure,
@@ -145,7 +145,7 @@ impl<'a> Evidence<'a> {
         // The model: the request's, else the one the message names.
         let captured = capture
             .map(|(a, b)| self.message[a..b].to_owned())
-            .filter(|m| !redact::contains_secret(m) && ModelRef::parse(m).is_ok());
+            .filter(|m| !redact::has_secret_token(m) && ModelRef::parse(m).is_ok());
         let model = self.model.clone().or(captured);
         let remember = rule.remember.then_some(()).and(model.clone()).map(|model| Rejection {
             model,

@@ -70,8 +70,10 @@ pub fn filter_fallbacks(request: &FallbackRequest) -> Result<FallbackPlan, Polic
     Ok(plan)
 }
 
+/// A dropped ref, as written; a ref shaped like a secret is redacted, since the plan ends up in
+/// the host's logs.
 fn drop(written: &str, reason: DropReason, detail: String) -> Dropped {
-    Dropped { model: written.to_owned(), reason, detail }
+    Dropped { model: redact::text(written).into_owned(), reason, detail }
 }
 
 struct Planner<'a> {

@@ -21,7 +21,7 @@ fn is_key_byte(b: u8) -> bool {
 
 /// `text` with every secret replaced by `[redacted]`.
 pub fn text(text: &str) -> Cow<'_, str> {
-    let spans = secret_spans(text);
+    let spans = secret_spans(text, Context::FreeText);
     if spans.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -36,9 +36,23 @@ pub fn text(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Whether `text` holds anything shaped like a secret.
+/// Whether free text (a message, a body, a URL) holds anything shaped like a secret.
 pub fn contains_secret(text: &str) -> bool {
-    !secret_spans(text).is_empty()
+    !secret_spans(text, Context::FreeText).is_empty()
+}
+
+/// Whether an identifier (a profile id, a model ref) holds a token shaped like a secret: a key
+/// prefix, a JWT or a long opaque token. The `name: value` rules of free text do not apply, so
+/// a profile id such as `anthropic:api-key:work` is not mistaken for a header.
+pub fn has_secret_token(identifier: &str) -> bool {
+    !secret_spans(identifier, Context::Identifier).is_empty()
+}
+
+/// Where a value comes from, which decides the rules that apply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    FreeText,
+    Identifier,
 }
 
 /// A value for a message: redacted, with control characters shown as spaces, and cut to a
@@ -105,7 +119,7 @@ pub fn url(raw: &str) -> String {
 }
 
 /// The byte ranges of every secret in `text`, sorted and merged.
-fn secret_spans(text: &str) -> Vec<Range<usize>> {
+fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let lower = text.to_ascii_lowercase();
     let lower = lower.as_bytes();
@@ -126,15 +140,16 @@ fn secret_spans(text: &str) -> Vec<Range<usize>> {
             }
         }
     }
-    // JWTs: three base64url segments, the first starting `eyJ` (`{"`).
+    // JWTs: three base64url segments, the first starting `eyJ` (`{"`), glued to a word or not.
     for at in find_all(bytes, b"eyJ") {
         let end = run_end(bytes, at, |b| is_key_byte(b) || b == b'.');
-        if boundary(at) && bytes[at..end].iter().filter(|b| **b == b'.').count() >= 2 {
+        if bytes[at..end].iter().filter(|b| **b == b'.').count() >= 2 {
             spans.push(at..end);
         }
     }
     // The credential after an auth scheme: `Bearer eyJ…`, `Basic dXNlcjpw…`.
-    for scheme in REDACT.auth_schemes {
+    let schemes = if context == Context::FreeText { REDACT.auth_schemes } else { &[] };
+    for scheme in schemes {
         for at in find_all(lower, scheme.as_bytes()) {
             let after = at + scheme.len();
             if !boundary(at) || after >= bytes.len() || !matches!(bytes[after], b' ' | b'\t' | b':' | b'=') {
@@ -148,7 +163,8 @@ fn secret_spans(text: &str) -> Vec<Range<usize>> {
         }
     }
     // The value of a secret-named header, JSON key or query parameter.
-    for name in REDACT.secret_names {
+    let names = if context == Context::FreeText { REDACT.secret_names } else { &[] };
+    for name in names {
         let whole_line = matches!(*name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie");
         for at in find_all(lower, name.as_bytes()) {
             let after = at + name.len();
@@ -271,6 +287,15 @@ mod tests {
         ] {
             assert_eq!(text(keep), keep);
         }
+    }
+
+    #[test]
+    fn identifiers_are_judged_by_their_tokens() {
+        assert!(!has_secret_token("anthropic:api-key:enterprise"));
+        assert!(!has_secret_token("openai-codex:me@example.com"));
+        assert!(has_secret_token(KEY));
+        assert!(has_secret_token(&format!("profile-{JWT}")));
+        assert!(contains_secret("api-key: enterprise"));
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl<'a> ModelRef<'a> {
         if trimmed.len() > limit {
             return Err(format!("is {} bytes long; a model ref has at most {limit}", trimmed.len()));
         }
-        if redact::contains_secret(trimmed) {
+        if redact::has_secret_token(trimmed) {
             return Err("looks like a credential, not a model; credentials are described, never carried".to_owned());
         }
         let (provider, model) = match trimmed.split_once('/') {
@@ -141,7 +141,7 @@ impl<'a> Routing<'a> {
                     limits.max_name_bytes
                 )));
             }
-            if redact::contains_secret(&credential.profile_id) {
+            if redact::has_secret_token(&credential.profile_id) {
                 return Err(invalid(format!(
                     "credentials[{index}]: the profile-id looks like a secret; credentials are described, never carried"
                 )));
@@ -482,11 +482,13 @@ impl<'a> Routing<'a> {
         let raw = self.azure.and_then(|c| c.base_url.as_deref());
         match &self.azure_base {
             BaseUrl::Valid { class: BaseUrlClass::Azure, .. } => {}
+            // Nothing set up to serve the ref (as with a missing credential), not a broken
+            // configuration: a plan drops this ref and keeps the others.
             BaseUrl::Unresolved => {
                 return Err(PolicyError::new(
-                    PolicyErrorCode::InvalidBaseUrl,
+                    PolicyErrorCode::MissingCredential,
                     format!(
-                        "{provider} needs a provider config with a base-url such as https://RESOURCE.openai.azure.com/openai/v1"
+                        "{provider} is not set up: add a {provider} provider config with a base-url such as https://RESOURCE.openai.azure.com/openai/v1, and an api-key credential for {provider}"
                     ),
                 ));
             }
