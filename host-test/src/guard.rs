@@ -138,15 +138,18 @@ impl Guard {
     /// Checks a `filter-fallbacks` answer against its request.
     pub fn check_plan(&self, request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Violation> {
         let shown = |s: &str| route_policy_guest::redact::short(s);
-        // Every ref exactly once: the request's refs, as a multiset, against the answer's.
-        let mut refs: Vec<&str> = std::iter::once(request.primary.as_str())
+        // Every ref exactly once: the request's refs, as a multiset, against the answer's. Refs
+        // compare in redacted form, as a plan redacts a ref shaped like a secret.
+        let redacted = |r: &str| route_policy_guest::redact::text(r).into_owned();
+        let mut refs: Vec<String> = std::iter::once(request.primary.as_str())
             .chain(request.fallbacks.iter().map(String::as_str))
             .chain(request.explicit_override.as_deref())
+            .map(redacted)
             .collect();
         for answered in
             plan.candidates.iter().map(|c| c.requested.as_str()).chain(plan.dropped.iter().map(|d| d.model.as_str()))
         {
-            match refs.iter().position(|r| *r == answered) {
+            match refs.iter().position(|r| *r == redacted(answered)) {
                 Some(at) => {
                     refs.swap_remove(at);
                 }
