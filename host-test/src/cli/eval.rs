@@ -2,12 +2,14 @@
 //!
 //! Every input line gets exactly one output line, whatever it holds: a malformed line, a
 //! non-UTF-8 line or an over-long line is answered with an `invalid-input` error, and the stream
-//! goes on. Output is flushed whenever the input has nothing more buffered, so an interactive
-//! host sees each answer at once while a batch is written in large chunks.
+//! goes on. Output is flushed whenever the input has nothing more buffered (checked without
+//! reading), so an interactive host sees each answer at once while a batch is written in large
+//! chunks.
 
 use crate::Router;
-use route_policy_guest::wire::{self, Line};
-use std::io::{BufRead, BufWriter, Write};
+use route_policy_guest::wire::{self, Call, Line};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 /// The longest line read; a longer one is answered with an error, without being buffered.
@@ -17,12 +19,15 @@ pub const MAX_LINE_BYTES: usize = 32 << 20;
 pub fn run(router: &dyn Router) -> Result<ExitCode, String> {
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
-    stream(router, stdin, stdout).map_err(|e| format!("eval: {e}"))?;
+    stream(&|call| router.call_json(call), stdin, stdout).map_err(|e| format!("eval: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Answers every line of `input` on `output`.
-pub fn stream(router: &dyn Router, mut input: impl BufRead, output: impl Write) -> std::io::Result<()> {
+/// Answers every line of `input` on `output`, each parsed call through `answer`.
+pub fn stream(answer: &dyn Fn(&Call) -> Value, input: impl Read, output: impl Write) -> std::io::Result<()> {
+    // Owning the buffer lets the loop see whether more input is already here without blocking
+    // on a reader that is waiting for its peer (an interactive host waits for each answer).
+    let mut input = BufReader::with_capacity(1 << 16, input);
     let mut output = BufWriter::new(output);
     let mut line = Vec::new();
     let mut number = 0u64;
@@ -40,13 +45,13 @@ pub fn stream(router: &dyn Router, mut input: impl BufRead, output: impl Write) 
         } else {
             let bytes = line.strip_suffix(b"\r").unwrap_or(&line);
             match Line::parse(bytes) {
-                Ok(parsed) => wire::with_id(router.call_json(&parsed.call), parsed.id.as_ref()),
+                Ok(parsed) => wire::with_id(answer(&parsed.call), parsed.id.as_ref()),
                 Err(error) => wire::err(error.code.as_str(), &format!("line {number}: {}", error.message)),
             }
         };
         serde_json::to_writer(&mut output, &answer)?;
         output.write_all(b"\n")?;
-        if input.fill_buf()?.is_empty() {
+        if input.buffer().is_empty() {
             output.flush()?;
         }
     }

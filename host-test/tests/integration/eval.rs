@@ -55,3 +55,22 @@ fn answers_keep_the_order_of_the_lines() {
         assert_eq!(answer["ok"]["reason"], if i % 2 == 0 { "overloaded" } else { "invalid-request" });
     }
 }
+
+#[test]
+fn an_interactive_host_gets_each_answer_before_it_sends_the_next_line() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(binary()).arg("eval").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for i in 0..3 {
+        // Stdin stays open: the answer must come before more input, or this read blocks.
+        stdin.write_all(format!("{{\"id\":{i},\"op\":\"policy-info\"}}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(answer["id"], i);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
