@@ -77,6 +77,16 @@ impl Call {
         }
     }
 
+    /// The call's input as JSON (`null` for `policy-info`).
+    pub fn input(&self) -> Value {
+        match self {
+            Call::ResolveEndpoint(r) => to_json(r),
+            Call::FilterFallbacks(r) => to_json(r),
+            Call::ClassifyError(f) => to_json(f),
+            Call::PolicyInfo => Value::Null,
+        }
+    }
+
     /// Runs the call with the policy compiled into this crate.
     pub fn run_native(&self) -> Answer {
         match self {

@@ -15,9 +15,11 @@
 //! For `filter-fallbacks`, every candidate must be a ref of the request with one of its
 //! credentials, on a transport that suits the credential's kind, and every ref of the request
 //! must be accounted for exactly once (a candidate or a drop).
+//!
+//! For `classify-error`, the verdict's free text is redacted again ([`Guard::scrub_verdict`]).
 
 use route_policy_guest::types::{
-    CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, ProviderConfig, Transport,
+    CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, ProviderConfig, Transport, Verdict,
 };
 use std::fmt;
 use url::{Host, Url};
@@ -185,6 +187,20 @@ impl Guard {
             }
         }
         Ok(())
+    }
+
+    /// Redacts a verdict's free text. A policy only ever sees secrets in `classify-error`
+    /// (bodies, headers and URLs that providers echo), and a hostile one could repeat them in
+    /// its message; the host redacts again rather than trust it did.
+    pub fn scrub_verdict(&self, verdict: &mut Verdict) {
+        for text in [&mut verdict.user_message, &mut verdict.rule] {
+            if let std::borrow::Cow::Owned(clean) = route_policy_guest::redact::text(text) {
+                *text = clean;
+            }
+        }
+        if verdict.remember.as_ref().is_some_and(|r| route_policy_guest::redact::has_secret_token(&r.model)) {
+            verdict.remember = None;
+        }
     }
 
     /// Whether the operator named `host`: in the request's configs, its `env-base-url`, or the

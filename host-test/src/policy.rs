@@ -254,7 +254,8 @@ macro_rules! router_calls {
 
         fn classify_error(&$self, failure: &ProviderFailure) -> Result<Verdict, Error> {
             let lowered: wit::ProviderFailure = sandbox::bounded_failure(failure, $self.policy().engine.limits())?.convert();
-            let verdict: Verdict = $self.$run(|store, router| router.call_classify_error(store, &lowered))?.convert();
+            let mut verdict: Verdict = $self.$run(|store, router| router.call_classify_error(store, &lowered))?.convert();
+            $self.policy().engine.guard().scrub_verdict(&mut verdict);
             Ok(verdict)
         }
 

@@ -28,15 +28,21 @@
 mod bindings;
 mod cache;
 pub mod cli;
+pub mod decision_log;
 pub mod engine;
 mod error;
 pub mod guard;
 mod policy;
+pub mod reload;
 pub mod sandbox;
+pub mod trust;
 
+pub use decision_log::DecisionLog;
 pub use engine::{Engine, EngineBuilder, Limits};
 pub use error::{Error, LoadError, Step};
 pub use policy::{BUILTIN, BUILTIN_SOURCE, Native, Policy, PolicyId, Router, Session, sha256_hex};
+pub use reload::{Canary, PolicyHost, ReloadOptions, Tagged, Watcher};
+pub use trust::Trust;
 
 /// The contract's vocabulary (the WIT types as plain Rust, with their JSON form).
 pub use route_policy_guest::types;

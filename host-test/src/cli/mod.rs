@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod eval;
 mod oneshot;
+mod serve;
 
 use crate::{Engine, LoadError, Policy};
 use clap::{Args, Parser, Subcommand};
@@ -64,6 +65,21 @@ pub enum Command {
     },
     /// Show the policy's identity, size and imports.
     Inspect,
+    /// Like eval, over a hot-swappable policy: verified reloads, answers tagged with the policy.
+    Serve(serve::ServeArgs),
+    /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
+    Keygen {
+        /// The key pair's name (path without extension).
+        name: PathBuf,
+    },
+    /// Sign a policy component with a secret key: writes FILE.sig.
+    Sign {
+        /// The secret key file (NAME.key).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The component to sign.
+        file: PathBuf,
+    },
 }
 
 /// One request given on the command line.
@@ -90,6 +106,19 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line. `Err` is a message for stderr (exit code 2).
 pub fn run(cli: Cli) -> Result<ExitCode, String> {
+    // The signing commands need no engine.
+    match &cli.command {
+        Command::Keygen { name } => {
+            let (secret, public) = crate::trust::keygen(name)?;
+            println!("wrote {} (secret, keep it private) and {}", secret.display(), public.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Sign { key, file } => {
+            println!("wrote {}", crate::trust::sign(key, file)?.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let engine = cli.engine.engine()?;
     match cli.command {
         Command::Eval => eval::run(&cli.engine.policy(&engine)?),
@@ -99,6 +128,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Classify(one) => oneshot::run(&cli.engine.policy(&engine)?, "classify-error", one),
         Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
         Command::Inspect => inspect(&cli.engine, &engine),
+        Command::Serve(args) => serve::run(engine, cli.engine.component, args),
+        Command::Keygen { .. } | Command::Sign { .. } => unreachable!("answered above"),
     }
 }
 
