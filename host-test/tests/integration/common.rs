@@ -17,3 +17,75 @@ pub fn vectors_dir() -> PathBuf {
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_route-policy")
 }
+
+/// The hostile-guest components, built once per test binary (see `host-test/fixtures/`).
+pub struct Fixtures {
+    /// Misbehaves on request; otherwise answers like the naive pre-fix host.
+    pub hostile: Vec<u8>,
+    /// Imports filesystem, sockets, clocks and randomness.
+    pub imports: Vec<u8>,
+    /// Reports contract 0.0.9.
+    pub old_contract: Vec<u8>,
+}
+
+pub static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
+    // The guest's own target dir: wit-bindgen and std are already built there.
+    let target_dir = PathBuf::from(env!("ROUTE_POLICY_GUEST_TARGET_DIR"));
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let names = ["fixture-hostile", "fixture-imports", "fixture-old-contract"];
+    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    build.current_dir(&workspace).args([
+        "build",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+        "--profile",
+        "guest",
+        "--target-dir",
+    ]);
+    build.arg(&target_dir);
+    for name in names {
+        build.args(["-p", name]);
+    }
+    for scrub in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "LLVM_PROFILE_FILE"]
+    {
+        build.env_remove(scrub);
+    }
+    let output = build.output().expect("cargo runs");
+    assert!(output.status.success(), "building the fixtures failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let read = |name: &str| {
+        let path = target_dir.join("wasm32-wasip2/guest").join(format!("{}.wasm", name.replace('-', "_")));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    Fixtures { hostile: read(names[0]), imports: read(names[1]), old_contract: read(names[2]) }
+});
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("route-policy-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The built-in component with a custom section appended: a different file (and sha256) that
+/// behaves the same, for swapping between two good policies.
+pub fn variant_of_builtin(tag: &str) -> Vec<u8> {
+    let mut bytes = route_policy::BUILTIN.to_vec();
+    let name = b"route-policy-test";
+    let mut content = vec![name.len() as u8];
+    content.extend_from_slice(name);
+    content.extend_from_slice(tag.as_bytes());
+    bytes.push(0); // a custom section
+    let mut size = content.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        bytes.push(if size == 0 { byte } else { byte | 0x80 });
+        if size == 0 {
+            break;
+        }
+    }
+    bytes.extend_from_slice(&content);
+    bytes
+}

@@ -2,8 +2,12 @@
 //!
 //! One test binary, one module per feature, so that the component is compiled once.
 
+mod cache;
 mod common;
 mod conformance;
 mod eval;
 mod load;
+mod reload;
+mod sandbox;
 mod seeds;
+mod serve;

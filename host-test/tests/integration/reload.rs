@@ -1,0 +1,167 @@
+//! Verified hot swap: every bad update is refused at its step with the old policy serving; a
+//! good one is swapped in; and a reload under load loses no call.
+
+use crate::common::{FIXTURES, temp_dir, variant_of_builtin};
+use route_policy::reload::{Canary, PolicyHost, ReloadOptions};
+use route_policy::types::{Capability, Credential, CredentialKind, EndpointRequest, Plan};
+use route_policy::wire::Call;
+use route_policy::{Engine, Router, Step, Trust, sha256_hex, trust};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A host serving the built-in policy from `dir/current.wasm`, with the shipped canary.
+fn host(dir: &Path, engine: Engine) -> PolicyHost {
+    let path = dir.join("current.wasm");
+    std::fs::write(&path, route_policy::BUILTIN).unwrap();
+    PolicyHost::open(engine, &path, ReloadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn refused_at(host: &PolicyHost, path: &Path, step: Step, needle: &str) {
+    let before = host.current().id().sha256.clone();
+    let error = host.reload(path).expect_err("a bad update must be refused");
+    assert_eq!(error.step, step, "{error}");
+    assert!(error.to_string().contains(needle), "`{needle}` not in: {error}");
+    assert!(error.to_string().contains(&path.display().to_string()), "the error names the file: {error}");
+    assert_eq!(host.current().id().sha256, before, "the old policy keeps serving");
+    assert_eq!(host.policy_info().unwrap().contract, "0.1.0");
+}
+
+#[test]
+fn each_bad_update_is_refused_at_its_step_and_the_old_policy_serves() {
+    let dir = temp_dir("bad-updates");
+    let host = host(&dir, Engine::builder().build().unwrap());
+    refused_at(&host, &dir.join("missing.wasm"), Step::Read, "No such file");
+    refused_at(
+        &host,
+        &write(&dir, "corrupt.wasm", &route_policy::BUILTIN[..route_policy::BUILTIN.len() / 2]),
+        Step::Compile,
+        "component",
+    );
+    refused_at(&host, &write(&dir, "empty.wasm", b"\0asm\x0d\0\x01\0"), Step::World, "agent:route-policy/router");
+    refused_at(&host, &write(&dir, "greedy.wasm", &FIXTURES.imports), Step::Imports, "wasi:filesystem");
+    refused_at(&host, &write(&dir, "old.wasm", &FIXTURES.old_contract), Step::Contract, "0.0.9");
+    refused_at(&host, &write(&dir, "naive.wasm", &FIXTURES.hostile), Step::Canary, "canary");
+}
+
+#[test]
+fn a_pin_admits_only_its_bytes() {
+    let dir = temp_dir("pin");
+    let next = variant_of_builtin("pinned");
+    let pinned = PolicyHost::open(
+        Engine::builder().build().unwrap(),
+        &write(&dir, "next.wasm", &next),
+        ReloadOptions { trust: Trust::none().pin_sha256(&sha256_hex(&next)).unwrap(), canary: Canary::builtin() },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    refused_at(&pinned, &write(&dir, "other.wasm", &variant_of_builtin("other")), Step::Verify, "not the pinned");
+    assert!(pinned.reload(&dir.join("next.wasm")).is_ok());
+}
+
+#[test]
+fn signatures_by_a_trusted_key_are_required_when_configured() {
+    let dir = temp_dir("signatures");
+    let (secret, public) = trust::keygen(&dir.join("ops")).unwrap();
+    let (other_secret, _) = trust::keygen(&dir.join("stranger")).unwrap();
+    let key = trust::read_public_key(&public).unwrap();
+    let signed = write(&dir, "current.wasm", route_policy::BUILTIN);
+    trust::sign(&secret, &signed).unwrap();
+    let host = PolicyHost::open(
+        Engine::builder().build().unwrap(),
+        &signed,
+        ReloadOptions { trust: Trust::none().trust_key(key), canary: Canary::builtin() },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let unsigned = write(&dir, "unsigned.wasm", &variant_of_builtin("unsigned"));
+    refused_at(&host, &unsigned, Step::Verify, "a signature is required");
+
+    let by_stranger = write(&dir, "stranger.wasm", &variant_of_builtin("stranger"));
+    trust::sign(&other_secret, &by_stranger).unwrap();
+    refused_at(&host, &by_stranger, Step::Verify, "not a valid signature");
+
+    // A valid signature of other bytes: the file was swapped after signing.
+    let swapped = write(&dir, "swapped.wasm", &variant_of_builtin("before"));
+    trust::sign(&secret, &swapped).unwrap();
+    std::fs::write(&swapped, variant_of_builtin("after")).unwrap();
+    refused_at(&host, &swapped, Step::Verify, "not a valid signature");
+
+    std::fs::write(trust::signature_path(&unsigned), "zz\n").unwrap();
+    refused_at(&host, &unsigned, Step::Verify, "does not hold a signature");
+
+    let good = write(&dir, "good.wasm", &variant_of_builtin("good"));
+    trust::sign(&secret, &good).unwrap();
+    let swapped_in = host.reload(&good).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(host.current().id().sha256, swapped_in.id().sha256);
+}
+
+#[test]
+fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
+    let dir = temp_dir("under-load");
+    let cache = dir.join("cache");
+    let engine = Engine::builder().cache_dir(&cache).build().unwrap();
+    let host = Arc::new(host(&dir, engine));
+    let a = write(&dir, "a.wasm", &variant_of_builtin("a"));
+    let b = write(&dir, "b.wasm", &variant_of_builtin("b"));
+    let known = [
+        sha256_hex(route_policy::BUILTIN),
+        sha256_hex(&std::fs::read(&a).unwrap()),
+        sha256_hex(&std::fs::read(&b).unwrap()),
+    ];
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (calls, failures) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let request = Call::ResolveEndpoint(EndpointRequest {
+        model: "openai/gpt-5.5".into(),
+        capability: Capability::Chat,
+        providers: vec![],
+        credentials: vec![Credential {
+            profile_id: "codex".into(),
+            provider: "openai-codex".into(),
+            kind: CredentialKind::Oauth,
+            plan: Plan::Plus,
+        }],
+        env_base_url: None,
+    });
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (host, stop, calls, failures, seen, request) = (host.clone(), stop.clone(), calls.clone(), failures.clone(), seen.clone(), request.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let tagged = host.answer(&request);
+                    let ok = matches!(&tagged.answer, Ok(route_policy::wire::Answer::Endpoint(Ok(e))) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
+                    if !ok {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    seen.lock().unwrap().insert(tagged.policy.id().sha256.clone());
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let mut swaps = 0;
+    for round in 0..8 {
+        let next = if round % 2 == 0 { &a } else { &b };
+        let policy = host.reload(next).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(host.current().id().sha256, policy.id().sha256);
+        swaps += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "of {} calls", calls.load(Ordering::Relaxed));
+    assert!(calls.load(Ordering::Relaxed) > 100, "only {} calls", calls.load(Ordering::Relaxed));
+    assert!(seen.iter().all(|sha| known.contains(sha)), "an answer was tagged with an unknown policy: {seen:?}");
+    assert!(seen.len() >= 2, "the swaps were not observed: {seen:?}");
+    assert_eq!(swaps, 8);
+}

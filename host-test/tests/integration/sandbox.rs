@@ -1,0 +1,160 @@
+//! Hostile guests are contained: each misbehaviour becomes a typed error for that call, the host
+//! stays up, and the next call gets a fresh instance.
+
+use crate::common::{ENGINE, FIXTURES, POLICY};
+use route_policy::guard::Violation;
+use route_policy::types::{
+    Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderFailure,
+};
+use route_policy::{Error, Policy, Router, Step};
+use std::sync::LazyLock;
+use std::time::Instant;
+
+static HOSTILE: LazyLock<Policy> = LazyLock::new(|| {
+    Policy::from_bytes(&ENGINE, &FIXTURES.hostile, "hostile.wasm".into()).expect("the hostile fixture loads")
+});
+
+fn ask(model: &str) -> Result<route_policy::types::Endpoint, Error> {
+    HOSTILE.resolve_endpoint(&EndpointRequest {
+        model: model.into(),
+        capability: Capability::Chat,
+        providers: vec![],
+        credentials: vec![Credential {
+            profile_id: "codex".into(),
+            provider: "openai-codex".into(),
+            kind: CredentialKind::Oauth,
+            plan: Plan::Plus,
+        }],
+        env_base_url: None,
+    })
+}
+
+/// After any misbehaviour the host still answers, from the same policy and from others.
+fn still_serving() {
+    assert!(HOSTILE.policy_info().is_ok());
+    assert_eq!(POLICY.policy_info().unwrap().contract, "0.1.0");
+}
+
+#[test]
+fn an_infinite_loop_is_cut_off_at_its_deadline() {
+    let deadline = ENGINE.limits().deadline;
+    let started = Instant::now();
+    let error = ask("loop").unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(error, Error::Deadline { .. }), "{error}");
+    assert!(took >= deadline / 2 && took < deadline + std::time::Duration::from_millis(100), "cut off after {took:?}");
+    assert_eq!(error.code(), "deadline-exceeded");
+    still_serving();
+}
+
+#[test]
+fn a_memory_bomb_hits_the_cap() {
+    let error = ask("bomb").unwrap_err();
+    assert!(matches!(error, Error::Memory { limit, .. } if limit == ENGINE.limits().memory), "{error}");
+    still_serving();
+}
+
+#[test]
+fn a_panic_is_a_trap_with_its_message() {
+    let error = ask("panic").unwrap_err();
+    assert!(
+        matches!(&error, Error::Trap { message, .. } if message.contains("hostile fixture panicked on purpose")),
+        "{error}"
+    );
+    assert!(error.to_string().contains("hostile-1"), "the error names the policy: {error}");
+    still_serving();
+}
+
+#[test]
+fn a_stack_overflow_and_an_exit_are_traps() {
+    for model in ["stack", "exit"] {
+        let error = ask(model).unwrap_err();
+        assert!(matches!(error, Error::Trap { .. }), "{model}: {error}");
+    }
+    still_serving();
+}
+
+#[test]
+fn imports_beyond_the_sandbox_are_refused_at_load_by_name() {
+    let error = Policy::from_bytes(&ENGINE, &FIXTURES.imports, "greedy.wasm".into()).unwrap_err();
+    assert_eq!(error.step, Step::Imports, "{error}");
+    for import in ["wasi:filesystem/", "wasi:sockets/"] {
+        assert!(error.reason.contains(import), "{import} not named in: {error}");
+    }
+}
+
+#[test]
+fn an_older_contract_is_refused() {
+    let error = Policy::from_bytes(&ENGINE, &FIXTURES.old_contract, "old.wasm".into()).unwrap_err();
+    assert_eq!(error.step, Step::Contract, "{error}");
+    assert!(error.reason.contains("0.0.9"), "{error}");
+}
+
+#[test]
+fn the_guard_refuses_an_oauth_token_sent_to_evil_example() {
+    let error = ask("evil").unwrap_err();
+    match error {
+        Error::Guard { violation: Violation::Egress { host, kind, .. }, .. } => {
+            assert_eq!(host, "evil.example");
+            assert_eq!(kind, CredentialKind::Oauth);
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn the_guard_refuses_the_naive_route_of_seed_000() {
+    // The naive host's answer: a sign-in on the platform API.
+    let error = ask("gpt-image-2").unwrap_err();
+    assert!(
+        matches!(error, Error::Guard { violation: Violation::Egress { ref host, .. }, .. } if host == "api.openai.com"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_guard_refuses_a_plan_that_loses_refs() {
+    let error = HOSTILE
+        .filter_fallbacks(&FallbackRequest {
+            capability: Capability::Chat,
+            primary: "openai/gpt-5.5".into(),
+            fallbacks: vec!["openai/o3".into()],
+            explicit_override: None,
+            credentials: vec![Credential {
+                profile_id: "codex".into(),
+                provider: "openai-codex".into(),
+                kind: CredentialKind::Oauth,
+                plan: Plan::Plus,
+            }],
+            rejections: vec![],
+            max_candidates: None,
+            providers: vec![],
+            env_base_url: None,
+        })
+        .unwrap_err();
+    assert!(matches!(error, Error::Guard { violation: Violation::Lost(ref r), .. } if r == "openai/o3"), "{error}");
+}
+
+#[test]
+fn a_verdict_echoing_a_secret_is_redacted_by_the_host() {
+    let verdict = HOSTILE
+        .classify_error(&ProviderFailure {
+            status: Some(401),
+            body: "Incorrect API key provided: sk-proj-H0stileEch0Secret99".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(!verdict.user_message.contains("H0stileEch0Secret99"), "{}", verdict.user_message);
+    assert!(verdict.user_message.contains("[redacted]"));
+}
+
+#[test]
+fn oversized_input_is_refused_before_the_sandbox_and_huge_bodies_are_cut() {
+    let error = ask(&"x".repeat(2 << 20)).unwrap_err();
+    assert!(matches!(error, Error::Input(_)), "{error}");
+    assert_eq!(error.code(), "invalid-input");
+    let mut body = String::from(r#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#);
+    body.push_str(&" ".repeat(16 << 20));
+    let verdict = POLICY.classify_error(&ProviderFailure { status: Some(429), body, ..Default::default() }).unwrap();
+    assert_eq!(verdict.rule, "struct.rate-limited");
+}
