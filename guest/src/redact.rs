@@ -58,12 +58,20 @@ enum Context {
 /// A value for a message: redacted, with control characters shown as spaces, and cut to a
 /// readable length.
 pub fn short(value: &str) -> String {
+    let plain = value.len() <= SHORT_CHARS && !value.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+    if plain && secret_spans(value, Context::FreeText).is_empty() {
+        return value.to_owned();
+    }
     excerpt(value, SHORT_CHARS)
 }
 
-/// The provider's own words for a message: whitespace collapsed, redacted, cut to `max_chars`.
-/// The cut comes after redaction, so that it cannot split a secret into a shape that no longer
-/// looks like one.
+/// The provider's own words for a message: whitespace collapsed, redacted, cut near
+/// `max_chars`, with ` …` when cut. The result is final: redacting it again changes nothing
+/// (the property the host's second redaction relies on).
+///
+/// The text is cut at a word boundary before redaction, so a cut never splits a secret; a
+/// first word longer than the limit is redacted whole and then shortened, which can only
+/// remove secret shapes, never make one (a marker it cuts through is completed).
 pub fn excerpt(value: &str, max_chars: usize) -> String {
     // Look at a bounded prefix, extended to the end of the token it ends in.
     let mut end = value.len().min(max_chars.saturating_mul(4).max(64));
@@ -73,29 +81,41 @@ pub fn excerpt(value: &str, max_chars: usize) -> String {
     while !value.is_char_boundary(end) {
         end -= 1;
     }
-    let redacted = text(&value[..end]);
-    let mut out = String::with_capacity(max_chars.min(redacted.len()) + 3);
-    let mut chars = 0;
-    let mut last_space = true;
-    for c in redacted.chars() {
+    let mut collapsed = String::with_capacity(end);
+    for c in value[..end].chars() {
         let c = if c.is_whitespace() || c.is_control() { ' ' } else { c };
-        if c == ' ' && last_space {
-            continue;
+        if !(c == ' ' && (collapsed.is_empty() || collapsed.ends_with(' '))) {
+            collapsed.push(c);
         }
-        if chars == max_chars {
-            out.truncate(out.trim_end().len());
-            out.push('…');
-            return out;
-        }
-        last_space = c == ' ';
-        out.push(c);
-        chars += 1;
     }
-    if end < value.len() {
-        out.truncate(out.trim_end().len());
-        out.push('…');
-    } else {
-        out.truncate(out.trim_end().len());
+    let collapsed = collapsed.trim_end();
+    let mut cut = end < value.len();
+    // Where `max_chars` falls, as a byte index.
+    let limit = collapsed.char_indices().nth(max_chars).map(|(at, _)| at);
+    let part = match limit {
+        None => collapsed,
+        Some(limit) => {
+            cut = true;
+            if collapsed[limit..].starts_with(' ') {
+                &collapsed[..limit]
+            } else {
+                match collapsed[..limit].rfind(' ') {
+                    Some(space) => &collapsed[..space],
+                    None => collapsed.split(' ').next().unwrap_or(""),
+                }
+            }
+        }
+    };
+    let mut out = text(part).into_owned();
+    if let Some((at, _)) = out.char_indices().nth(max_chars) {
+        // A first word longer than the limit: shorten it, completing a marker it cuts.
+        let marker =
+            out[..at].rfind('[').filter(|&m| REDACTED.starts_with(&out[m..at]) && out[m..].starts_with(REDACTED));
+        out.truncate(marker.map_or(at, |m| m + REDACTED.len()));
+        cut = true;
+    }
+    if cut {
+        out.push_str(" …");
     }
     out
 }
@@ -103,108 +123,95 @@ pub fn excerpt(value: &str, max_chars: usize) -> String {
 /// A URL for a message: no user info, no query values, secrets redacted, cut short.
 pub fn url(raw: &str) -> String {
     match url::Url::parse(raw.trim()) {
-        Ok(parsed) => {
-            let mut shown = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
-            if let Some(port) = parsed.port() {
-                shown.push_str(&format!(":{port}"));
-            }
-            shown.push_str(parsed.path());
-            if parsed.query().is_some() {
-                shown.push_str("?…");
-            }
-            short(&shown)
-        }
+        Ok(parsed) => parsed_url(&parsed),
         Err(_) => short(raw),
     }
 }
 
+/// [`url`] for a URL already parsed.
+pub fn parsed_url(parsed: &url::Url) -> String {
+    let mut shown = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
+    if let Some(port) = parsed.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(parsed.path());
+    if parsed.query().is_some() {
+        shown.push_str("?…");
+    }
+    short(&shown)
+}
+
 /// The byte ranges of every secret in `text`, sorted and merged.
+///
+/// One pass over the text, token by token (a token is a run of letters, digits, `-` and `_`),
+/// without allocating when there is nothing to hide: most values hold no secret, and this runs
+/// on every value an answer echoes.
 fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    let lower = text.to_ascii_lowercase();
-    let lower = lower.as_bytes();
+    let free_text = context == Context::FreeText;
+    let min_opaque = REDACT.min_opaque_token as usize;
     let mut spans: Vec<Range<usize>> = Vec::new();
-    let boundary = |at: usize| at == 0 || !is_key_byte(bytes[at - 1]);
-
-    // API keys by prefix: `sk-proj-…`, `AIza…`. Lowercase prefixes match any case.
-    for prefix in REDACT.key_prefixes {
-        let fold = prefix.bytes().all(|b| !b.is_ascii_uppercase());
-        let (hay, needle) = if fold { (lower, prefix.as_bytes()) } else { (bytes, prefix.as_bytes()) };
-        for at in find_all(hay, needle) {
-            if !boundary(at) {
-                continue;
-            }
-            let end = run_end(bytes, at + needle.len(), |b| is_key_byte(b) || b == b'*' || b == b'.');
-            if end >= at + needle.len() + 4 {
-                spans.push(at..end);
-            }
-        }
-    }
-    // JWTs: three base64url segments, the first starting `eyJ` (`{"`), glued to a word or not.
-    for at in find_all(bytes, b"eyJ") {
-        let end = run_end(bytes, at, |b| is_key_byte(b) || b == b'.');
-        if bytes[at..end].iter().filter(|b| **b == b'.').count() >= 2 {
-            spans.push(at..end);
-        }
-    }
-    // The credential after an auth scheme: `Bearer eyJ…`, `Basic dXNlcjpw…`.
-    let schemes = if context == Context::FreeText { REDACT.auth_schemes } else { &[] };
-    for scheme in schemes {
-        for at in find_all(lower, scheme.as_bytes()) {
-            let after = at + scheme.len();
-            if !boundary(at) || after >= bytes.len() || !matches!(bytes[after], b' ' | b'\t' | b':' | b'=') {
-                continue;
-            }
-            let start = run_end(bytes, after, |b| matches!(b, b' ' | b'\t' | b':' | b'='));
-            let end = run_end(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b));
-            if end >= start + 8 {
-                spans.push(start..end);
-            }
-        }
-    }
-    // The value of a secret-named header, JSON key or query parameter.
-    let names = if context == Context::FreeText { REDACT.secret_names } else { &[] };
-    for name in names {
-        let whole_line = matches!(*name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie");
-        for at in find_all(lower, name.as_bytes()) {
-            let after = at + name.len();
-            if !boundary(at) || (after < bytes.len() && is_key_byte(bytes[after])) {
-                continue;
-            }
-            // name, an optional closing quote, spaces, then `:` or `=`.
-            let mut i = run_end(bytes, after, |b| b == b'"' || b == b'\'');
-            i = run_end(bytes, i, |b| b == b' ' || b == b'\t');
-            if i >= bytes.len() || !matches!(bytes[i], b':' | b'=') {
-                continue;
-            }
-            let start = run_end(bytes, i + 1, |b| matches!(b, b' ' | b'\t' | b'"' | b'\''));
-            let end = if whole_line {
-                run_end(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<'))
-            } else {
-                run_end(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b))
-            };
-            if end > start {
-                spans.push(start..end);
-            }
-        }
-    }
-    // Long opaque tokens mixing letters and digits.
-    let min = REDACT.min_opaque_token as usize;
     let mut at = 0;
     while at < bytes.len() {
-        let end = run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'=');
-        if end - at >= min {
-            let run = &bytes[at..end];
-            if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
-                spans.push(at..end);
+        if !is_key_byte(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        // A token starts here (the byte before it, if any, is not a key byte).
+        let end = run_end(bytes, at, is_key_byte);
+        let token = &bytes[at..end];
+
+        // An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key).
+        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes())) {
+            let key_end = run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.');
+            if key_end >= at + prefix.len() + 4 {
+                spans.push(at..key_end);
             }
         }
-        at = end + 1;
+        // A long opaque token mixing letters and digits (base64 adds `+` and `=`).
+        let opaque_end = run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'=');
+        if opaque_end - at >= min_opaque {
+            let run = &bytes[at..opaque_end];
+            if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
+                spans.push(at..opaque_end);
+            }
+        }
+        // A JWT: `eyJ` (`{"`) and two more dot-separated segments, glued to a word or not.
+        if let Some(jwt) = token.windows(3).position(|w| w == b"eyJ") {
+            let start = at + jwt;
+            let jwt_end = run_end(bytes, start, |b| is_key_byte(b) || b == b'.');
+            if bytes[start..jwt_end].iter().filter(|b| **b == b'.').count() >= 2 {
+                spans.push(start..jwt_end);
+            }
+        }
+        // A scheme or a secret name is followed by a separator; most tokens are not.
+        let separated = end < bytes.len() && matches!(bytes[end], b' ' | b'\t' | b':' | b'=' | b'"' | b'\'');
+        if free_text && separated {
+            // The credential after an auth scheme: `Bearer eyJ…`, `Basic dXNlcjpw…`.
+            if REDACT.auth_schemes.iter().any(|s| token.eq_ignore_ascii_case(s.as_bytes()))
+                && end < bytes.len()
+                && matches!(bytes[end], b' ' | b'\t' | b':' | b'=')
+            {
+                let start = run_end(bytes, end, |b| matches!(b, b' ' | b'\t' | b':' | b'='));
+                let value_end = run_end(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b));
+                if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
+                    spans.push(start..value_end);
+                }
+            }
+            // The value of a secret-named header, JSON key or query parameter.
+            if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes())) {
+                if let Some(value) = named_value(bytes, end, name) {
+                    spans.push(value);
+                }
+            }
+        }
+        at = end;
     }
-
-    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    // Spans were pushed in order of their starts (a token's own spans start at or after it,
+    // its value's after it, and the next token after both), so one pass merges them.
     let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
     for span in spans {
+        debug_assert!(merged.last().is_none_or(|last| last.start <= span.start));
         match merged.last_mut() {
             Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
             _ => merged.push(span),
@@ -213,22 +220,46 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
     merged
 }
 
+/// Whether `token` starts with an API-key prefix; a lowercase prefix matches any case.
+fn has_prefix(token: &[u8], prefix: &[u8]) -> bool {
+    token.len() > prefix.len()
+        && token[0].eq_ignore_ascii_case(&prefix[0])
+        && if prefix.iter().any(u8::is_ascii_uppercase) {
+            token.starts_with(prefix)
+        } else {
+            token[..prefix.len()].eq_ignore_ascii_case(prefix)
+        }
+}
+
+/// The value after a secret name ending at `after`: an optional closing quote, spaces, then
+/// `:` or `=`, spaces or an opening quote, and the value.
+fn named_value(bytes: &[u8], after: usize, name: &str) -> Option<Range<usize>> {
+    let whole_line = matches!(name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie");
+    let mut i = run_end(bytes, after, |b| b == b'"' || b == b'\'');
+    i = run_end(bytes, i, |b| b == b' ' || b == b'\t');
+    if i >= bytes.len() || !matches!(bytes[i], b':' | b'=') {
+        return None;
+    }
+    let start = run_end(bytes, i + 1, |b| matches!(b, b' ' | b'\t' | b'"' | b'\''));
+    let end = if whole_line {
+        run_end(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<'))
+    } else {
+        run_end(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b))
+    };
+    (end > start && !is_marker(&bytes[start..end])).then_some(start..end)
+}
+
+/// Whether a value is one of the policy's own markers (`[redacted]`, or the `…` of a cut),
+/// which a second redaction must leave as it is.
+fn is_marker(value: &[u8]) -> bool {
+    // `]` ends a value, so a marker may be read without its closing bracket.
+    value.starts_with(&REDACTED.as_bytes()[..REDACTED.len() - 1]) || value == "…".as_bytes()
+}
+
 /// The first index at or after `from` where `keep` stops holding.
 fn run_end(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
     let from = from.min(bytes.len());
     from + bytes[from..].iter().take_while(|b| keep(**b)).count()
-}
-
-fn find_all<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        if needle.is_empty() || from + needle.len() > hay.len() {
-            return None;
-        }
-        let found = hay[from..].windows(needle.len()).position(|w| w == needle)? + from;
-        from = found + 1;
-        Some(found)
-    })
 }
 
 #[cfg(test)]
@@ -301,11 +332,31 @@ mod tests {
     #[test]
     fn excerpts_collapse_and_cut_after_redacting() {
         assert_eq!(excerpt("  a\n\tb  ", 10), "a b");
-        assert_eq!(excerpt("abcdefghij", 4), "abcd…");
+        assert_eq!(excerpt("ab cdef ghij", 6), "ab …");
+        assert_eq!(excerpt("abcdefghij", 4), "abcd …");
+        assert_eq!(excerpt("abcdefghij klm", 4), "abcd …");
+        let key = format!("x{KEY}");
+        let shown = excerpt(&format!("pre-{KEY}-post"), 12);
+        assert!(!shown.contains("4fJ9"), "{shown}");
+        assert_eq!(text(&shown), shown);
+        assert!(!excerpt(&key, 12).contains("4fJ9"));
         let long = format!("{} {KEY}", "word ".repeat(20));
         let cut = excerpt(&long, 110);
         assert!(!cut.contains("sk-proj"), "{cut}");
-        assert!(excerpt(&"é".repeat(1000), 5).starts_with("ééééé"));
+        assert!(excerpt(&"é ".repeat(1000), 5).starts_with("é é é"));
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing() {
+        for input in [
+            "request had Cookie: a=b123456789; c=d\napi-key: 0123456789abcdef",
+            "Bearer\nabcdefgh12345678 and token: zyxwvutsrqponm",
+            "Authorization: Bearer abcdefghijklmnop\nx-api-key: 0123abcd",
+        ] {
+            let once = excerpt(input, 240);
+            assert_eq!(text(&once), once, "{input:?}");
+            assert_eq!(text(&text(input)), text(input), "{input:?}");
+        }
     }
 
     #[test]

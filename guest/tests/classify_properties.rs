@@ -123,6 +123,15 @@ proptest! {
     }
 
     #[test]
+    fn redaction_is_idempotent(words in text(), (secret, _) in secret(), more in text()) {
+        let input = format!("{words}\n{secret}\n{more}");
+        let once = route_policy_guest::redact::text(&input).into_owned();
+        prop_assert_eq!(route_policy_guest::redact::text(&once), once.as_str());
+        let excerpt = route_policy_guest::redact::excerpt(&input, 240);
+        prop_assert_eq!(route_policy_guest::redact::text(&excerpt), excerpt.as_str());
+    }
+
+    #[test]
     fn a_400_is_never_retried(body in body(text()), credential in prop::option::of(prop::sample::select(CredentialKind::ALL.to_vec())), attempt in 0..5u32) {
         let failure = ProviderFailure { status: Some(400), body, credential_kind: credential, attempt, ..ProviderFailure::default() };
         let verdict = classify_error(&failure);
