@@ -13,7 +13,8 @@ use crate::resolve::ModelRef;
 use crate::rules::{self, ERRORS, ErrorRule, POLICY};
 use crate::types::{Action, ProviderFailure, Rejection, Verdict};
 use crate::url::{self, RequestUrl};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// `classify-error`.
@@ -59,12 +60,8 @@ impl<'a> Evidence<'a> {
         let html = header("content-type").is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"))
             || looks_like_html(trimmed);
 
-        let mut structured = Structured::default();
-        if trimmed.starts_with(['{', '[']) {
-            if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
-                structured.read(&value);
-            }
-        }
+        let structured =
+            if trimmed.starts_with(['{', '[']) { Structured::read(trimmed) } else { Structured::default() };
         let message: Cow<'a, str> = if structured.messages.is_empty() {
             Cow::Borrowed(body)
         } else {
@@ -196,9 +193,11 @@ impl<'a> Evidence<'a> {
                         out.push_str(&format!(" (HTTP {status})"));
                     }
                 }
-                "request-url" => {
-                    out.push_str(&failure.request_url.as_deref().map_or_else(|| "the provider".to_owned(), redact::url))
-                }
+                "request-url" => match (self.url.shown(), failure.request_url.as_deref()) {
+                    (Some(shown), _) => out.push_str(&shown),
+                    (None, Some(raw)) => out.push_str(&redact::url(raw)),
+                    (None, None) => out.push_str("the provider"),
+                },
                 "canonical-url" => match &self.url {
                     RequestUrl::Official { canonical, .. } => out.push_str(canonical),
                     _ => out.push_str("the route's canonical URL"),
@@ -230,7 +229,9 @@ impl<'a> Evidence<'a> {
             rest = &rest[(close + 1).min(rest.len())..];
         }
         out.push_str(rest);
-        redact::text(&out).into_owned()
+        // Every value taken from the input was redacted as it was placed; the templates are
+        // the policy's own text.
+        out
     }
 }
 
@@ -244,81 +245,237 @@ struct Structured {
 }
 
 impl Structured {
-    fn read(&mut self, value: &Value) {
-        // Google sometimes answers with a one-element array.
-        let root = match value {
-            Value::Array(items) => match items.first() {
-                Some(first) => first,
-                None => return,
-            },
-            other => other,
+    /// Reads the fields the rules use from a JSON body (an object, or Google's one-element
+    /// array). A field of an unexpected type is skipped, never fatal.
+    fn read(text: &str) -> Structured {
+        let mut out = Structured::default();
+        let root = if text.starts_with('[') {
+            match serde_json::from_str::<Vec<&RawValue>>(text) {
+                Ok(items) => match items.first() {
+                    Some(first) => first.get(),
+                    None => return out,
+                },
+                Err(_) => return out,
+            }
+        } else {
+            text
         };
-        let Value::Object(root) = root else { return };
-        match root.get("error") {
-            Some(Value::Object(error)) => {
-                for key in ["code", "type", "status"] {
-                    self.code(error.get(key));
-                }
-                self.message(error.get("message"));
-                match error.get("details") {
-                    // Anthropic: {"details": {"error_code": "enforced_spend_limit_reached"}}.
-                    Some(Value::Object(details)) => self.code(details.get("error_code")),
-                    // Google: [{"@type": "…ErrorInfo", "reason": "API_KEY_INVALID"}, {"retryDelay": "32s"}].
-                    Some(Value::Array(details)) => {
-                        for detail in details.iter().take(16) {
-                            self.code(detail.get("reason"));
-                            if let Some(delay) = detail.get("retryDelay").and_then(Value::as_str) {
-                                self.retry_delay_ms = self.retry_delay_ms.or_else(|| parse_duration_ms(delay));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                // OpenRouter wraps the upstream error: {"metadata": {"raw": "…"}}.
-                if let Some(Value::Object(metadata)) = error.get("metadata") {
-                    self.message(metadata.get("raw"));
-                }
-                // Codex: {"type": "usage_limit_reached", "resets_in_seconds": 3600}.
-                self.resets_in_s = error.get("resets_in_seconds").and_then(Value::as_u64);
+        let Ok(body) = serde_json::from_str::<Body<'_>>(root) else { return out };
+        if let Some(error) = body.error {
+            match serde_json::from_str::<ErrorObject<'_>>(error.get()) {
+                Ok(error) => out.error(error),
+                Err(_) => out.message(parse::<Text<'_>>(error.get())),
             }
-            Some(error @ Value::String(_)) => self.message(Some(error)),
-            _ => {}
         }
-        for key in ["code", "status"] {
-            self.code(root.get(key));
-        }
+        out.code(body.code);
+        out.code(body.status);
         // Anthropic's top-level `"type": "error"` says nothing; any other type is a code.
-        if root.get("type").and_then(Value::as_str) != Some("error") {
-            self.code(root.get("type"));
+        if body.kind.as_ref().is_some_and(|k| k.0 != "error") {
+            out.code(body.kind);
         }
-        self.message(root.get("message"));
-        match root.get("detail") {
-            Some(detail @ Value::String(_)) => self.message(Some(detail)),
-            Some(Value::Object(detail)) => {
-                self.message(detail.get("message"));
-                self.code(detail.get("code"));
+        out.message(body.message);
+        if let Some(detail) = body.detail {
+            match serde_json::from_str::<Detail<'_>>(detail.get()) {
+                Ok(detail) => {
+                    out.message(detail.message);
+                    out.code(detail.code);
+                }
+                Err(_) => out.message(parse::<Text<'_>>(detail.get())),
             }
-            _ => {}
         }
+        out
     }
 
-    fn code(&mut self, value: Option<&Value>) {
-        let code = match value {
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => s.to_ascii_lowercase(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return,
-        };
+    fn error(&mut self, error: ErrorObject<'_>) {
+        self.code(error.code);
+        self.code(error.kind);
+        self.code(error.status);
+        self.message(error.message);
+        if let Some(details) = error.details {
+            let raw = details.get();
+            if raw.starts_with('{') {
+                // Anthropic: {"details": {"error_code": "enforced_spend_limit_reached"}}.
+                if let Ok(details) = serde_json::from_str::<AnthropicDetails<'_>>(raw) {
+                    self.code(details.error_code);
+                }
+            } else if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw) {
+                // Google: [{"@type": "…ErrorInfo", "reason": "API_KEY_INVALID"}, {"retryDelay": "32s"}].
+                for item in items.iter().take(16) {
+                    if let Ok(item) = serde_json::from_str::<GoogleDetail<'_>>(item.get()) {
+                        self.code(item.reason);
+                        if self.retry_delay_ms.is_none() {
+                            self.retry_delay_ms =
+                                item.retry_delay.and_then(|d| d.0).and_then(|d| parse_duration_ms(&d));
+                        }
+                    }
+                }
+            }
+        }
+        // OpenRouter wraps the upstream error: {"metadata": {"raw": "…"}}.
+        if let Some(metadata) = error.metadata {
+            self.message(parse::<Metadata<'_>>(metadata.get()).and_then(|m| m.raw));
+        }
+        // Codex: {"type": "usage_limit_reached", "resets_in_seconds": 3600}.
+        self.resets_in_s = error.resets_in_seconds.and_then(|n| n.0);
+    }
+
+    fn code(&mut self, code: Option<Code<'_>>) {
+        let Some(Code(code)) = code else { return };
+        if code.is_empty() || code.len() > 128 {
+            return;
+        }
+        let code = code.to_ascii_lowercase();
         if !self.codes.contains(&code) {
             self.codes.push(code);
         }
     }
 
-    fn message(&mut self, value: Option<&Value>) {
-        if let Some(Value::String(s)) = value
-            && !s.trim().is_empty()
+    fn message(&mut self, message: Option<Text<'_>>) {
+        if let Some(Text(Some(text))) = message
+            && !text.trim().is_empty()
         {
-            self.messages.push(s.clone());
+            self.messages.push(text.into_owned());
         }
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(raw: &'a str) -> Option<T> {
+    serde_json::from_str(raw).ok()
+}
+
+/// The top level of an error body.
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    code: Option<Code<'a>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Code<'a>>,
+    #[serde(borrow, default)]
+    status: Option<Code<'a>>,
+}
+
+/// `error` as an object (OpenAI, Anthropic, Google, Codex, OpenRouter, Azure).
+#[derive(Deserialize)]
+struct ErrorObject<'a> {
+    #[serde(borrow, default)]
+    code: Option<Code<'a>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Code<'a>>,
+    #[serde(borrow, default)]
+    status: Option<Code<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    details: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+    #[serde(default)]
+    resets_in_seconds: Option<Count>,
+}
+
+/// FastAPI-style `detail` as an object.
+#[derive(Deserialize)]
+struct Detail<'a> {
+    #[serde(borrow, default)]
+    message: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    code: Option<Code<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicDetails<'a> {
+    #[serde(borrow, default)]
+    error_code: Option<Code<'a>>,
+}
+
+#[derive(Deserialize)]
+struct GoogleDetail<'a> {
+    #[serde(borrow, default)]
+    reason: Option<Code<'a>>,
+    #[serde(borrow, default, rename = "retryDelay")]
+    retry_delay: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Metadata<'a> {
+    #[serde(borrow, default)]
+    raw: Option<Text<'a>>,
+}
+
+/// A JSON string, borrowed when it has no escapes; any other value reads as nothing.
+struct Text<'a>(Option<Cow<'a, str>>);
+
+/// A code: a string, or a number (Google's `"code": 429`); anything else reads as nothing.
+struct Code<'a>(Cow<'a, str>);
+
+/// A non-negative integer; anything else reads as nothing.
+struct Count(Option<u64>);
+
+/// The visitor shared by the three tolerant readers: it keeps strings (and, when asked,
+/// integers) and skips every other value.
+struct Tolerant {
+    numbers: bool,
+}
+
+impl<'de> serde::de::Visitor<'de> for Tolerant {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(self.numbers.then(|| Cow::Owned(v.to_string())))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(self.numbers.then(|| Cow::Owned(v.to_string())))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Tolerant { numbers: false }).map(Text)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Code<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Tolerant { numbers: true }).map(|c| Code(c.unwrap_or_default()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let number = d.deserialize_any(Tolerant { numbers: true })?;
+        Ok(Count(number.and_then(|n| n.parse().ok())))
     }
 }
 
@@ -353,21 +510,40 @@ fn parse_retry_after(value: &str, now_ms: Option<u64>) -> Option<u64> {
     Some(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(u64::MAX))
 }
 
-/// A number of seconds (`"2"`, `"1.5"`) as ms.
+/// A number of seconds (`"2"`, `"1.5"`) as ms, rounded up.
 fn parse_seconds_ms(value: &str) -> Option<u64> {
-    let seconds: f64 = value.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
-    Some((seconds * 1000.0).ceil().min(u64::MAX as f64) as u64)
+    parse_decimal(value, 3)
 }
 
-/// `retry-after-ms`: a number of milliseconds.
+/// `retry-after-ms`: a number of milliseconds, rounded up.
 fn parse_ms(value: &str) -> Option<u64> {
-    let ms: f64 = value.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
-    Some(ms.ceil().min(u64::MAX as f64) as u64)
+    parse_decimal(value, 0)
 }
 
 /// A protobuf duration (`"32s"`, `"1.5s"`) as ms.
 fn parse_duration_ms(value: &str) -> Option<u64> {
     parse_seconds_ms(value.trim().strip_suffix('s')?)
+}
+
+/// A non-negative decimal `digits[.digits]` times 10^`scale`, rounded up, in integers: the
+/// component links no floating-point code.
+fn parse_decimal(value: &str, scale: u32) -> Option<u64> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
+        return None;
+    }
+    let unit = 10u64.pow(scale);
+    let mut total = whole.parse::<u64>().unwrap_or(u64::MAX).saturating_mul(unit);
+    let (kept, rest) = fraction.split_at(fraction.len().min(scale as usize));
+    if !kept.is_empty() {
+        let padded = kept.parse::<u64>().ok()? * 10u64.pow(scale - kept.len() as u32);
+        total = total.saturating_add(padded);
+    }
+    if rest.bytes().any(|b| b != b'0') {
+        total = total.saturating_add(1);
+    }
+    Some(total)
 }
 
 /// base × 2^(attempt − 1), at most the backoff cap.
@@ -381,8 +557,13 @@ fn backoff_ms(attempt: u32) -> u64 {
 fn human_ms(ms: u64) -> String {
     match ms {
         0..1000 => format!("{ms} ms"),
-        1000..120_000 if ms % 1000 == 0 => format!("{} s", ms / 1000),
-        1000..120_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        1000..120_000 => {
+            let tenths = (ms + 50) / 100;
+            match tenths % 10 {
+                0 => format!("{} s", tenths / 10),
+                tenth => format!("{}.{tenth} s", tenths / 10),
+            }
+        }
         120_000..7_200_000 => format!("{} min", ms.div_ceil(60_000)),
         _ => format!("{} h", ms.div_ceil(3_600_000)),
     }
@@ -461,6 +642,19 @@ mod tests {
         f.headers.clear();
         f.attempt = 3;
         assert_eq!(classify_error(&f).rule, "retry.attempt-cap");
+    }
+
+    #[test]
+    fn decimals_parse_without_floats() {
+        assert_eq!(parse_seconds_ms("2"), Some(2000));
+        assert_eq!(parse_seconds_ms("1.5"), Some(1500));
+        assert_eq!(parse_seconds_ms("0.0001"), Some(1));
+        assert_eq!(parse_ms("1500.5"), Some(1501));
+        assert_eq!(parse_ms("1500.000"), Some(1500));
+        for bad in ["", "-1", "1e3", "soon", ".5", "1.2.3", " 3"] {
+            assert_eq!(parse_seconds_ms(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_seconds_ms("99999999999999999999999"), Some(u64::MAX));
     }
 
     #[test]

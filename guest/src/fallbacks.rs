@@ -122,7 +122,7 @@ impl Planner<'_> {
 
         // The route, exactly as resolve-endpoint would give it.
         let (credential, transport, route) = if resolve::is_routed(&model.provider) {
-            match self.routing.route(&model, capability) {
+            match self.routing.route_quietly(&model, capability) {
                 Ok(endpoint) => {
                     let credential = self.credential(&endpoint.credential);
                     let route = self.routing.choose(&model)?;

@@ -24,7 +24,7 @@ pub fn resolve_endpoint(request: &EndpointRequest) -> Result<Endpoint, PolicyErr
 
 /// A model ref as the user wrote it, parsed: `openai/gpt-5.5`, `openai-codex/gpt-5.5` (the
 /// legacy alias), bare `gpt-5.5`, or another provider's `openrouter/openai/gpt-5.4-image-2`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ModelRef<'a> {
     /// The provider after aliasing, lowercase: `openai`, `azure-openai`, `openrouter`, …
     pub provider: String,
@@ -32,6 +32,8 @@ pub struct ModelRef<'a> {
     pub model: &'a str,
     /// The alias rule that renamed the provider, if one did.
     pub alias: Option<&'static str>,
+    /// The model's family, looked up once.
+    family: std::cell::OnceCell<Option<&'static rules::Family>>,
 }
 
 impl<'a> ModelRef<'a> {
@@ -72,7 +74,7 @@ impl<'a> ModelRef<'a> {
         if model.split('/').any(str::is_empty) {
             return Err("has an empty path segment".to_owned());
         }
-        Ok(ModelRef { provider, model, alias: alias.map(|a| a.id) })
+        Ok(ModelRef { provider, model, alias: alias.map(|a| a.id), family: std::cell::OnceCell::new() })
     }
 
     /// The canonical ref, e.g. `openai/gpt-5.5`.
@@ -94,8 +96,10 @@ pub fn is_routed(provider: &str) -> bool {
 
 /// The family of a model (by its last path segment), if rule data knows it.
 pub fn family_of(model: &ModelRef<'_>) -> Option<&'static rules::Family> {
-    let leaf = model.leaf();
-    MODELS.families.iter().find(|f| f.globs.iter().any(|g| rules::glob_matches(g, leaf)))
+    *model.family.get_or_init(|| {
+        let leaf = model.leaf();
+        MODELS.families.iter().find(|f| f.globs.iter().any(|g| rules::glob_matches(g, leaf)))
+    })
 }
 
 /// The routing context of one request: provider configs and credentials, with the configured
@@ -200,15 +204,25 @@ impl<'a> Routing<'a> {
 
     /// Answers `resolve-endpoint` for one parsed ref.
     pub fn route(&self, model: &ModelRef<'_>, capability: Capability) -> Result<Endpoint, PolicyError> {
+        self.route_with(model, capability, true)
+    }
+
+    /// The same decision as [`Routing::route`] (the same errors, transport and credential),
+    /// without writing notes: what a plan needs for each candidate.
+    pub fn route_quietly(&self, model: &ModelRef<'_>, capability: Capability) -> Result<Endpoint, PolicyError> {
+        self.route_with(model, capability, false)
+    }
+
+    fn route_with(&self, model: &ModelRef<'_>, capability: Capability, explain: bool) -> Result<Endpoint, PolicyError> {
         if !is_routed(&model.provider) {
             return Err(PolicyError::new(
                 PolicyErrorCode::UnsupportedProvider,
                 format!(
                     "`{}` belongs to {}, which this policy does not route ({}); the host's own {} provider serves it",
-                    redact::short(&model.canonical()),
-                    redact::short(&model.provider),
+                    model.canonical(),
+                    model.provider,
                     ROUTES.foreign_provider.id,
-                    redact::short(&model.provider),
+                    model.provider,
                 ),
             ));
         }
@@ -219,20 +233,22 @@ impl<'a> Routing<'a> {
                 PolicyErrorCode::UnsupportedCapability,
                 format!(
                     "{} is a{} {} model ({}); {capability} needs a model of another family",
-                    redact::short(model.model),
+                    model.model,
                     if family.name.starts_with(['a', 'e', 'i', 'o', 'u']) { "n" } else { "" },
                     family.name,
                     family.id
                 ),
             ));
         }
-        let mut answer = Answer::default();
+        let mut answer = Answer { notes: Vec::new(), rules: Vec::new(), explain };
         if let Some(alias) = model.alias {
             answer.rule(alias);
-            answer.note(format!(
-                "`{}/…` is the legacy name of `openai/…`",
-                ROUTES.aliases.iter().find(|a| a.id == alias).map_or("", |a| a.alias)
-            ));
+            answer.note(|| {
+                format!(
+                    "`{}/…` is the legacy name of `openai/…`",
+                    ROUTES.aliases.iter().find(|a| a.id == alias).map_or("", |a| a.alias)
+                )
+            });
         }
         match self.choose(model)? {
             Route::Azure => self.azure(model, capability, answer),
@@ -304,7 +320,7 @@ impl<'a> Routing<'a> {
             let setting = self.openai.map_or(String::new(), describe_direct_setting);
             let fix = match self.account() {
                 Some(account) => {
-                    format!(", or remove {setting} to use the ChatGPT sign-in `{}`", redact::short(&account.profile_id))
+                    format!(", or remove {setting} to use the ChatGPT sign-in `{}`", account.profile_id)
                 }
                 None => String::new(),
             };
@@ -322,7 +338,7 @@ impl<'a> Routing<'a> {
                     format!(
                         "{source} `{}` is the ChatGPT backend, which accepts only ChatGPT sign-ins, not the API key `{}`; use {} (or remove it)",
                         redact::url(raw.unwrap_or("")),
-                        redact::short(&key.profile_id),
+                        key.profile_id,
                         platform_canonical()
                     ),
                 ));
@@ -338,11 +354,8 @@ impl<'a> Routing<'a> {
             _ => (BaseUrlClass::Unresolved, platform_canonical().to_owned()),
         };
         if class == BaseUrlClass::Custom {
-            answer.note(format!(
-                "sending the API key `{}` to the configured endpoint {}",
-                redact::short(&key.profile_id),
-                redact::url(&canonical)
-            ));
+            answer
+                .note(|| format!("sending the API key `{}` to the configured endpoint {}", key.profile_id, canonical));
         }
         let path = platform_path(capability);
         Ok(answer.endpoint(Endpoint {
@@ -364,9 +377,8 @@ impl<'a> Routing<'a> {
         answer.rule(ROUTES.codex.id);
         let account = self.account();
         if !ROUTES.codex.capabilities.contains(&capability) {
-            let signed_in = account.map_or(String::new(), |a| {
-                format!("; the ChatGPT sign-in `{}` cannot serve it", redact::short(&a.profile_id))
-            });
+            let signed_in =
+                account.map_or(String::new(), |a| format!("; the ChatGPT sign-in `{}` cannot serve it", a.profile_id));
             return Err(PolicyError::new(
                 PolicyErrorCode::MissingCredential,
                 format!("{capability} needs an OpenAI API key: add an api-key credential for openai{signed_in}"),
@@ -377,7 +389,7 @@ impl<'a> Routing<'a> {
                 PolicyErrorCode::MissingCredential,
                 format!(
                     "no credential can serve {} for {capability}: {} ({})",
-                    redact::short(&model.canonical()),
+                    model.canonical(),
                     ROUTES.missing_credential.note,
                     ROUTES.missing_credential.id
                 ),
@@ -385,7 +397,7 @@ impl<'a> Routing<'a> {
         };
         if self.env_base_url.is_some() {
             answer.rule(ROUTES.env_base_url.id);
-            answer.note(format!("{}; the Codex route ignores it", ROUTES.env_base_url.note));
+            answer.note(|| format!("{}; the Codex route ignores it", ROUTES.env_base_url.note));
         }
         // The base: the openai-codex config's; else an openai config that points at chatgpt.com.
         let (base, source, raw) = match (&self.codex_base, self.openai_base.class()) {
@@ -432,11 +444,12 @@ impl<'a> Routing<'a> {
                 answer.rule(rule);
                 answer.note_canonicalized(source, raw.unwrap_or(""), canonical, *legacy);
                 if *class == BaseUrlClass::Custom {
-                    answer.note(format!(
-                        "sending the ChatGPT sign-in `{}` to the configured proxy {}",
-                        redact::short(&account.profile_id),
-                        redact::url(canonical)
-                    ));
+                    answer.note(|| {
+                        format!(
+                            "sending the ChatGPT sign-in `{}` to the configured proxy {}",
+                            account.profile_id, canonical
+                        )
+                    });
                 }
                 (*class, canonical.clone())
             }
@@ -445,21 +458,18 @@ impl<'a> Routing<'a> {
         let (upstream_model, tool, tool_model) = if image {
             let images = &ROUTES.codex.images;
             answer.rule(images.id);
-            answer.note(format!(
-                "images over the Codex route are made by the {} tool of {}; {} is named in the tool",
-                images.tool,
-                images.host_model,
-                redact::short(model.model)
-            ));
+            answer.note(|| {
+                format!(
+                    "images over the Codex route are made by the {} tool of {}; {} is named in the tool",
+                    images.tool, images.host_model, model.model
+                )
+            });
             (images.host_model.to_owned(), Some(images.tool.to_owned()), Some(model.model.to_owned()))
         } else {
             (model.model.to_owned(), None, None)
         };
         if self.credential("openai", |k| k == CredentialKind::ApiKey).is_none() {
-            answer.note(format!(
-                "no API key for openai: using the ChatGPT sign-in `{}`",
-                redact::short(&account.profile_id)
-            ));
+            answer.note(|| format!("no API key for openai: using the ChatGPT sign-in `{}`", account.profile_id));
         }
         Ok(answer.endpoint(Endpoint {
             transport: Transport::CodexResponses,
@@ -508,10 +518,7 @@ impl<'a> Routing<'a> {
         let Some(key) = self.credential(provider, |k| k == CredentialKind::ApiKey) else {
             return Err(PolicyError::new(
                 PolicyErrorCode::MissingCredential,
-                format!(
-                    "{} needs an API key: add an api-key credential for {provider}",
-                    redact::short(&model.canonical())
-                ),
+                format!("{} needs an API key: add an api-key credential for {provider}", model.canonical()),
             ));
         };
         self.azure_endpoint(model, capability, answer, &self.azure_base, key, self.azure)
@@ -531,8 +538,7 @@ impl<'a> Routing<'a> {
         };
         let azure = &ROUTES.azure;
         answer.rule(azure.id).rule(rule);
-        answer
-            .note(format!("Azure OpenAI takes the API key `{}` in an api-key header", redact::short(&key.profile_id)));
+        answer.note(|| format!("Azure OpenAI takes the API key `{}` in an api-key header", key.profile_id));
         let (transport, path) = match capability {
             Capability::Chat => (Transport::AzureResponses, azure.responses_path.to_owned()),
             Capability::ImageGenerate | Capability::ImageEdit => {
@@ -622,10 +628,11 @@ fn invalid_base(source: &str, raw: Option<&str>, base: &BaseUrl) -> PolicyError 
 }
 
 /// The notes and rules an endpoint collects on its way.
-#[derive(Default)]
 struct Answer {
     notes: Vec<String>,
     rules: Vec<String>,
+    /// Whether notes are written: a plan's candidates only need the route.
+    explain: bool,
 }
 
 impl Answer {
@@ -636,8 +643,11 @@ impl Answer {
         self
     }
 
-    fn note(&mut self, note: String) {
-        self.notes.push(note);
+    fn note(&mut self, note: impl FnOnce() -> String) -> &mut Self {
+        if self.explain {
+            self.notes.push(note());
+        }
+        self
     }
 
     /// Notes a base URL that canonicalization changed.
@@ -648,7 +658,8 @@ impl Answer {
         }
         let kind = if legacy { "legacy base URL" } else { "base URL" };
         let why = if legacy { "; the legacy path is retired and answers with an HTML 403" } else { "" };
-        self.note(format!("canonicalized {kind} {} → {canonical} ({source}){why}", redact::url(raw)));
+        // A URL that classified as valid holds no user info, query or secret token.
+        self.note(|| format!("canonicalized {kind} {raw} → {canonical} ({source}){why}"));
     }
 
     fn endpoint(self, mut endpoint: Endpoint) -> Endpoint {
@@ -739,6 +750,7 @@ mod tests {
     #[test]
     fn model_refs_parse_and_alias() {
         let codex = ModelRef::parse(" openai-codex/gpt-5.5 ").unwrap();
+        assert_eq!(codex.model, "gpt-5.5");
         assert_eq!((codex.canonical(), codex.alias.is_some()), ("openai/gpt-5.5".to_owned(), true));
         assert_eq!(ModelRef::parse("gpt-5.5").unwrap().canonical(), "openai/gpt-5.5");
         let foreign = ModelRef::parse("openrouter/openai/gpt-5.4-image-2").unwrap();

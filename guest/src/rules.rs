@@ -28,24 +28,32 @@ pub fn policy_info() -> PolicyIdentity {
 
 /// Whether `text` matches `glob` (lowercase, `*` for any run), ignoring ASCII case in `text`.
 pub fn glob_matches(glob: &str, text: &str) -> bool {
-    let text = text.as_bytes();
-    let mut pieces = glob.split('*');
-    let first = pieces.next().unwrap_or("");
-    if !starts_with_ignore_case(text, first.as_bytes()) {
+    let (glob, text) = (glob.as_bytes(), text.as_bytes());
+    // Most globs start with a letter that most texts do not: decide those on one byte.
+    if let (Some(&g), Some(&t)) = (glob.first(), text.first())
+        && g != b'*'
+        && g != t.to_ascii_lowercase()
+    {
         return false;
     }
-    let mut at = first.len();
-    let rest: Vec<&str> = pieces.collect();
-    let Some((last, middle)) = rest.split_last() else {
-        return at == text.len();
+    let Some(star) = glob.iter().position(|&b| b == b'*') else {
+        return glob.eq_ignore_ascii_case(text);
     };
-    for piece in middle {
-        match find_ignore_case(&text[at..], piece.as_bytes()) {
+    if !starts_with_ignore_case(text, &glob[..star]) {
+        return false;
+    }
+    // Every piece after the first star but the last must appear in order; the last must end
+    // the text.
+    let (mut at, mut rest) = (star, &glob[star + 1..]);
+    while let Some(next) = rest.iter().position(|&b| b == b'*') {
+        let piece = &rest[..next];
+        match find_ignore_case(&text[at..], piece) {
             Some(found) => at += found + piece.len(),
             None => return false,
         }
+        rest = &rest[next + 1..];
     }
-    text.len() >= at + last.len() && text[text.len() - last.len()..].eq_ignore_ascii_case(last.as_bytes())
+    text.len() >= at + rest.len() && text[text.len() - rest.len()..].eq_ignore_ascii_case(rest)
 }
 
 fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
@@ -111,10 +119,11 @@ fn match_from(pattern: &str, hay: &[u8], from: usize) -> Option<Result<PatternMa
 }
 
 fn memfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    // Both sides are ASCII-lowercased UTF-8 text cut at piece boundaries of ASCII patterns, so
+    // they stay valid UTF-8 and std's two-way search applies.
+    let haystack = std::str::from_utf8(haystack).ok()?;
+    let needle = std::str::from_utf8(needle).ok()?;
+    haystack.find(needle)
 }
 
 /// Characters a model id may contain.

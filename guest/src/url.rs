@@ -67,6 +67,12 @@ pub fn classify(raw: Option<&str>) -> BaseUrl {
         Err(url::ParseError::RelativeUrlWithoutBase) => {
             return invalid(RULE_UNPARSEABLE, "is not an absolute URL; write it with https://".to_owned());
         }
+        Err(url::ParseError::IdnaError) if !raw.is_ascii() => {
+            return invalid(
+                RULE_UNPARSEABLE,
+                "has a non-ASCII host; write it in its ASCII (punycode, xn--) form".to_owned(),
+            );
+        }
         Err(error) => return invalid(RULE_UNPARSEABLE, format!("does not parse as a URL ({error})")),
     };
     if !matches!(url.scheme(), "http" | "https") {
@@ -241,9 +247,9 @@ pub enum RequestUrl {
     /// No URL was given, or it does not parse.
     Unknown,
     /// The URL is on an official host, with the route's canonical URL for comparison.
-    Official { class: BaseUrlClass, canonical: String, is_canonical: bool },
+    Official { class: BaseUrlClass, canonical: String, is_canonical: bool, url: Box<Url> },
     /// An Azure or custom host: the policy cannot tell its canonical form.
-    Other { class: BaseUrlClass },
+    Other { class: BaseUrlClass, url: Box<Url> },
 }
 
 impl RequestUrl {
@@ -251,7 +257,15 @@ impl RequestUrl {
     pub fn class(&self) -> BaseUrlClass {
         match self {
             RequestUrl::Unknown => BaseUrlClass::Unresolved,
-            RequestUrl::Official { class, .. } | RequestUrl::Other { class } => *class,
+            RequestUrl::Official { class, .. } | RequestUrl::Other { class, .. } => *class,
+        }
+    }
+
+    /// The URL for a message (no user info, no query values, redacted), if it parsed.
+    pub fn shown(&self) -> Option<String> {
+        match self {
+            RequestUrl::Unknown => None,
+            RequestUrl::Official { url, .. } | RequestUrl::Other { url, .. } => Some(redact::parsed_url(url)),
         }
     }
 }
@@ -263,18 +277,20 @@ pub fn check_request_url(raw: Option<&str>) -> RequestUrl {
         return RequestUrl::Unknown;
     };
     let Ok(url) = Url::parse(raw) else { return RequestUrl::Unknown };
-    let Some(Host::Domain(domain)) = url.host() else {
-        return RequestUrl::Other { class: BaseUrlClass::Custom };
+    let url = Box::new(url);
+    let name = match url.host() {
+        Some(Host::Domain(domain)) => domain.strip_suffix('.').unwrap_or(domain).to_owned(),
+        _ => return RequestUrl::Other { class: BaseUrlClass::Custom, url },
     };
-    let name = domain.strip_suffix('.').unwrap_or(domain);
+    let name = name.as_str();
     if let Some(not_api) = URLS.not_api.iter().find(|n| n.host == name) {
         let class =
             if not_api.suggest.contains("chatgpt.com") { BaseUrlClass::Chatgpt } else { BaseUrlClass::Platform };
-        return RequestUrl::Official { class, canonical: not_api.suggest.to_owned(), is_canonical: false };
+        return RequestUrl::Official { class, canonical: not_api.suggest.to_owned(), is_canonical: false, url };
     }
     let Some(official) = URLS.official.iter().find(|o| o.host == name) else {
         let azure = URLS.azure.host_suffixes.iter().any(|s| name.ends_with(s));
-        return RequestUrl::Other { class: if azure { BaseUrlClass::Azure } else { BaseUrlClass::Custom } };
+        return RequestUrl::Other { class: if azure { BaseUrlClass::Azure } else { BaseUrlClass::Custom }, url };
     };
 
     // The transport path is the longest known suffix; what is left is the base.
@@ -289,13 +305,14 @@ pub fn check_request_url(raw: Option<&str>) -> RequestUrl {
         _ => transport_path.unwrap_or(""),
     };
     let canonical = join(official.canonical, canonical_path);
+    // The canonical URL is `https://{host}{path}`; compare without building the given one.
     let is_canonical = transport_path.is_some()
         && url.scheme() == "https"
         && url.port().is_none()
         && url.query().is_none()
         && url.fragment().is_none()
-        && format!("https://{}{}", official.host, path) == canonical;
-    RequestUrl::Official { class: official.class, canonical, is_canonical }
+        && canonical.strip_prefix("https://").and_then(|rest| rest.strip_prefix(official.host)) == Some(path);
+    RequestUrl::Official { class: official.class, canonical, is_canonical, url }
 }
 
 #[cfg(test)]
@@ -377,10 +394,10 @@ mod tests {
         assert!(invalid("https://user:pass@api.openai.com/v1").contains("user info"));
         assert_eq!(valid("https://chatgpt.com.evil.example/backend-api").0, BaseUrlClass::Custom);
         assert_eq!(valid("https://api.openai.com.evil.example/v1").0, BaseUrlClass::Custom);
-        // Cyrillic "а" in chаtgpt: IDNA gives a punycode host, not chatgpt.com.
-        let (class, canonical, _) = valid("https://ch\u{0430}tgpt.com/backend-api");
-        assert_eq!(class, BaseUrlClass::Custom);
-        assert!(canonical.contains("xn--"), "{canonical}");
+        // Cyrillic "а" in chаtgpt, and fullwidth letters: non-ASCII hosts are refused.
+        assert!(invalid("https://ch\u{0430}tgpt.com/backend-api").contains("punycode"));
+        assert!(invalid("https://\u{ff43}hatgpt.com/backend-api").contains("punycode"));
+        assert_eq!(valid("https://xn--chtgpt-8nf.com/backend-api").0, BaseUrlClass::Custom);
         assert_eq!(valid("https://api.openai.com..evil/v1").0, BaseUrlClass::Custom);
     }
 
@@ -430,7 +447,8 @@ mod tests {
             RequestUrl::Official {
                 class: BaseUrlClass::Chatgpt,
                 canonical: "https://chatgpt.com/backend-api/codex/responses".to_owned(),
-                is_canonical: false
+                is_canonical: false,
+                url: Box::new(Url::parse("https://chatgpt.com/backend-api/responses").unwrap()),
             }
         );
         assert!(matches!(
