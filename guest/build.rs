@@ -102,6 +102,14 @@ fn main() {
         println!("cargo:rerun-if-changed={}", watched.display());
     }
 
+    // The component's stack: wasm32 puts it first in linear memory, so its size decides how far
+    // a fresh instance's first pages are. 128 KiB is ample (serde_json caps nesting at 128, and
+    // nothing else recurses) and keeps stack, data and heap in the pages the host's pool keeps
+    // resident between instances.
+    if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        println!("cargo:rustc-link-arg-cdylib=-zstack-size={}", 128 << 10);
+    }
+
     // 1. The contract's version and vocabularies come from the WIT, the single source.
     let wit = read(&wit_path);
     let contract = wit_package_version(&wit);
