@@ -110,7 +110,7 @@ impl EngineBuilder {
             .max_memory_size(limits.memory)
             // Pages a slot keeps resident between instances: instantiation skips the
             // page faults of a fresh memory.
-            .linear_memory_keep_resident(128 << 10)
+            .linear_memory_keep_resident(256 << 10)
             .table_keep_resident(16 << 10);
 
         let mut config = Config::new();

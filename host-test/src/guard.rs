@@ -119,18 +119,20 @@ impl Guard {
             .map_err(|_| Violation::BadUrl(route_policy_guest::redact::url(&endpoint.request_url)))?;
         let host =
             host_name(&url).ok_or_else(|| Violation::BadUrl(route_policy_guest::redact::url(&endpoint.request_url)))?;
-        let named = self.is_named(&host, &request.providers, request.env_base_url.as_deref());
+        // Whether the operator named the host: parsed only when the answer is not the
+        // credential's own official host.
+        let named = || self.is_named(&host, &request.providers, request.env_base_url.as_deref());
         let allowed = if credential.kind.is_account() {
-            host == ACCOUNT_HOST || (named && host != PLATFORM_HOST && !is_azure(&host))
+            host == ACCOUNT_HOST || (host != PLATFORM_HOST && !is_azure(&host) && named())
         } else {
-            host == PLATFORM_HOST || (named && host != ACCOUNT_HOST)
+            host == PLATFORM_HOST || (host != ACCOUNT_HOST && named())
         };
         if !allowed {
             return Err(Violation::Egress { credential: shown(&credential.profile_id), kind: credential.kind, host });
         }
         if url.scheme() != "https" {
             let loopback = url.host().is_some_and(|h| is_loopback(&h));
-            if url.scheme() != "http" || !loopback || !named {
+            if url.scheme() != "http" || !loopback || !named() {
                 return Err(Violation::PlainHttp { credential: shown(&credential.profile_id), host });
             }
         }

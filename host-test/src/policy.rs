@@ -191,6 +191,13 @@ impl Policy {
         Session { policy: self, warm: RefCell::new(None) }
     }
 
+    /// Creates one pooled instance in a fresh store, and drops it: the fixed cost of a fresh
+    /// call, for measurements.
+    pub fn instantiate_only(&self) -> Result<(), Error> {
+        let mut store = sandbox::store(&self.engine);
+        self.instantiate(&mut store).map(drop)
+    }
+
     /// Runs `f` on a fresh instance in a fresh store.
     fn fresh<R>(&self, f: impl FnOnce(&mut Store<StoreState>, &wit::Guest) -> wasmtime::Result<R>) -> Result<R, Error> {
         let mut store = sandbox::store(&self.engine);

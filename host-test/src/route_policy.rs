@@ -25,6 +25,7 @@
 //! and [`cli`] (the `route-policy` command).
 #![deny(missing_docs)]
 
+pub mod bench;
 mod bindings;
 mod cache;
 pub mod cli;

@@ -67,6 +67,12 @@ pub enum Command {
     Inspect,
     /// Like eval, over a hot-swappable policy: verified reloads, answers tagged with the policy.
     Serve(serve::ServeArgs),
+    /// Measure the policy against the same logic called natively (a quick run, under 30 s).
+    Bench {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
     Keygen {
         /// The key pair's name (path without extension).
@@ -129,6 +135,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
         Command::Inspect => inspect(&cli.engine, &engine),
         Command::Serve(args) => serve::run(engine, cli.engine.component, args),
+        Command::Bench { json } => bench(&engine, json),
         Command::Keygen { .. } | Command::Sign { .. } => unreachable!("answered above"),
     }
 }
@@ -187,4 +194,26 @@ fn inspect(args: &EngineArgs, engine: &Engine) -> Result<ExitCode, String> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn bench(engine: &Engine, json: bool) -> Result<ExitCode, String> {
+    if cfg!(debug_assertions) {
+        eprintln!("route-policy: bench in a debug build measures the debug host; use --release for real figures");
+    }
+    let figures = crate::bench::run(engine, true)?;
+    if json {
+        println!("{}", serde_json::to_string(&figures).expect("figures serialize"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<18} {:>10} {:>10} {:>10} {:>8}", "op", "native ns", "warm ns", "fresh ns", "warm/nat");
+    for (op, f) in &figures.ops {
+        println!("{op:<18} {:>10.0} {:>10.0} {:>10.0} {:>8.2}", f.native_ns, f.warm_ns, f.fresh_ns, f.ratio_warm);
+    }
+    println!("instantiate        {:.2} µs", figures.instantiate_us);
+    println!("compile            {:.1} ms", figures.compile_ms);
+    println!("load from cache    {:.2} ms", figures.load_cached_ms);
+    println!("verified swap      {:.2} ms", figures.swap_ms);
+    println!("component          {} bytes", figures.component_bytes);
+    println!("throughput         {:.0} calls/s (2 threads, warm)", figures.throughput_per_s);
+    Ok(ExitCode::SUCCESS)
 }
