@@ -6,6 +6,8 @@
 
 pub mod classify;
 pub mod fallbacks;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod invariants;
 pub mod redact;
 pub mod resolve;
 pub mod rules;

@@ -3,9 +3,9 @@
 //! its bounded prefix.
 
 use proptest::prelude::*;
-use route_policy_guest::classify_error;
 use route_policy_guest::rules::POLICY;
 use route_policy_guest::types::{Action, CredentialKind, Plan, ProviderFailure};
+use route_policy_guest::{classify_error, invariants};
 
 /// Words providers use, so that generated bodies reach many rules.
 const WORDS: &[&str] = &[
@@ -136,18 +136,16 @@ proptest! {
         let failure = ProviderFailure { status: Some(400), body, credential_kind: credential, attempt, ..ProviderFailure::default() };
         let verdict = classify_error(&failure);
         prop_assert_ne!(verdict.action, Action::Retry, "{:?}", verdict);
+        if let Err(broken) = invariants::verdict(&failure, &verdict) {
+            prop_assert!(false, "{broken}");
+        }
     }
 
     #[test]
     fn every_verdict_can_be_acted_on(body in body(text()), status in status(), network in prop::option::of("[A-Z_]{0,20}"), plan in prop::option::of(prop::sample::select(Plan::ALL.to_vec())), attempt in 0..6u32) {
         let failure = ProviderFailure { status, body, network_error: network, plan, attempt, ..ProviderFailure::default() };
-        let verdict = classify_error(&failure);
-        prop_assert!(!verdict.user_message.trim().is_empty());
-        prop_assert!(!verdict.rule.is_empty());
-        prop_assert!(verdict.remember.is_none() || verdict.action == Action::DropCandidate);
-        if verdict.action == Action::Retry {
-            prop_assert!(verdict.retry_after_ms.is_some());
-            prop_assert!(attempt < 3, "retry past the attempt cap");
+        if let Err(broken) = invariants::verdict(&failure, &classify_error(&failure)) {
+            prop_assert!(false, "{broken}");
         }
     }
 }

@@ -3,52 +3,11 @@
 
 use proptest::prelude::*;
 use route_policy_guest::types::{
-    Capability, Credential, CredentialKind, EndpointRequest, FailureReason, FallbackPlan, FallbackRequest, Plan,
-    PolicyErrorCode, Rejection, Transport,
+    Capability, Credential, CredentialKind, FailureReason, FallbackRequest, Plan, Rejection,
 };
 use route_policy_guest::wire::Call;
-use route_policy_guest::{filter_fallbacks, redact, resolve_endpoint, vectors};
+use route_policy_guest::{filter_fallbacks, invariants, vectors};
 use std::path::Path;
-
-/// Checks that a candidate's route is what `resolve-endpoint` answers for it.
-fn consistent_with_resolve(request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), String> {
-    for candidate in &plan.candidates {
-        let resolved = resolve_endpoint(&EndpointRequest {
-            model: candidate.requested.clone(),
-            capability: request.capability,
-            providers: request.providers.clone(),
-            credentials: request.credentials.clone(),
-            env_base_url: request.env_base_url.clone(),
-        });
-        match resolved {
-            Ok(endpoint)
-                if endpoint.transport == candidate.transport && endpoint.credential == candidate.credential => {}
-            Err(e) if e.code == PolicyErrorCode::UnsupportedProvider && candidate.transport == Transport::Custom => {}
-            other => return Err(format!("candidate {candidate:?} but resolve-endpoint answers {other:?}")),
-        }
-    }
-    Ok(())
-}
-
-/// Every ref of the request appears exactly once in the plan.
-fn nothing_lost(request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), String> {
-    let mut refs: Vec<String> = std::iter::once(&request.primary)
-        .chain(&request.fallbacks)
-        .chain(&request.explicit_override)
-        .map(|r| redact::text(r).into_owned())
-        .collect();
-    for answered in plan.candidates.iter().map(|c| &c.requested).chain(plan.dropped.iter().map(|d| &d.model)) {
-        let at = refs
-            .iter()
-            .position(|r| r == answered)
-            .ok_or_else(|| format!("{answered:?} is not a ref of the request, or appears twice"))?;
-        refs.swap_remove(at);
-    }
-    match refs.first() {
-        Some(lost) => Err(format!("{lost:?} is neither a candidate nor dropped")),
-        None => Ok(()),
-    }
-}
 
 #[test]
 fn every_candidate_of_every_vector_routes_as_resolve_endpoint_does() {
@@ -58,12 +17,9 @@ fn every_candidate_of_every_vector_routes_as_resolve_endpoint_does() {
         let file = vectors::load(&path).unwrap();
         for case in &file.cases {
             let Ok(Call::FilterFallbacks(request)) = case.call(&file) else { continue };
-            if let Ok(plan) = filter_fallbacks(&request) {
-                consistent_with_resolve(&request, &plan)
-                    .unwrap_or_else(|e| panic!("{}: {}: {e}", path.display(), case.name));
-                nothing_lost(&request, &plan).unwrap_or_else(|e| panic!("{}: {}: {e}", path.display(), case.name));
-                candidates += plan.candidates.len();
-            }
+            let answer = filter_fallbacks(&request);
+            invariants::plan(&request, &answer).unwrap_or_else(|e| panic!("{}: {}: {e}", path.display(), case.name));
+            candidates += answer.map_or(0, |plan| plan.candidates.len());
         }
     }
     assert!(candidates >= 30, "only {candidates} candidates in the vectors");
@@ -133,13 +89,10 @@ proptest! {
 
     #[test]
     fn every_ref_is_a_candidate_or_dropped_exactly_once(request in request()) {
-        let plan = filter_fallbacks(&request).expect("without provider configs no chain is a configuration error");
-        prop_assert!(nothing_lost(&request, &plan).is_ok(), "{:?}", nothing_lost(&request, &plan));
-        prop_assert!(plan.candidates.len() <= request.max_candidates.unwrap_or(8) as usize);
-        prop_assert!(consistent_with_resolve(&request, &plan).is_ok(), "{:?}", consistent_with_resolve(&request, &plan));
-        prop_assert!(plan.dropped.iter().all(|d| !d.detail.is_empty()));
-        if request.explicit_override.is_some() {
-            prop_assert!(plan.candidates.len() <= 1);
+        let answer = filter_fallbacks(&request);
+        prop_assert!(answer.is_ok(), "without provider configs no chain is a configuration error: {:?}", answer);
+        if let Err(broken) = invariants::plan(&request, &answer) {
+            prop_assert!(false, "{broken}");
         }
     }
 }

@@ -2,12 +2,12 @@
 //! canonicalizer: every transport's URL is its base plus the path the rule data gives it.
 
 use proptest::prelude::*;
-use route_policy_guest::resolve_endpoint;
 use route_policy_guest::rules::ROUTES;
 use route_policy_guest::types::{
     BaseUrlClass, Capability, Credential, CredentialKind, EndpointRequest, Plan, ProviderConfig, Transport,
 };
 use route_policy_guest::url::{BaseUrl, classify};
+use route_policy_guest::{invariants, resolve_endpoint};
 
 /// URLs built from the pieces that matter to classification, plus arbitrary strings.
 fn base_url() -> impl Strategy<Value = String> {
@@ -128,17 +128,9 @@ proptest! {
     /// credential with the platform or any credential with an invalid URL.
     #[test]
     fn answers_keep_the_routing_invariants(request in request()) {
-        if let Ok(endpoint) = resolve_endpoint(&request) {
-            prop_assert!(endpoint.request_url.starts_with(&endpoint.base_url));
-            prop_assert!(url::Url::parse(&endpoint.request_url).is_ok(), "{}", endpoint.request_url);
-            prop_assert_ne!(endpoint.base_url_class, BaseUrlClass::Invalid);
-            let credential = request.credentials.iter().find(|c| c.profile_id == endpoint.credential);
-            prop_assert!(credential.is_some(), "the answer names a credential of the request");
-            if credential.is_some_and(|c| c.kind.is_account()) {
-                prop_assert_ne!(endpoint.base_url_class, BaseUrlClass::Platform);
-                prop_assert_eq!(endpoint.transport, Transport::CodexResponses);
-                prop_assert!(!endpoint.request_url.contains("api.openai.com"), "{}", endpoint.request_url);
-            }
+        let answer = resolve_endpoint(&request);
+        if let Err(broken) = invariants::endpoint(&request, &answer) {
+            prop_assert!(false, "{broken}");
         }
     }
 

@@ -16,11 +16,15 @@ fn lifecycle(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
-    group.bench_function("compile", |b| b.iter(|| Policy::from_bytes(&engine, bytes, "bench".into()).expect("compiles")));
+    group.bench_function("compile", |b| {
+        b.iter(|| Policy::from_bytes(&engine, bytes, "bench".into()).expect("compiles"))
+    });
     let dir = std::env::temp_dir().join(format!("route-policy-criterion-{}", std::process::id()));
     let cached = Engine::builder().cache_dir(dir.join("cache")).build().expect("engine");
     Policy::from_bytes(&cached, bytes, "bench".into()).expect("warms the cache");
-    group.bench_function("from-cache", |b| b.iter(|| Policy::from_bytes(&cached, bytes, "bench".into()).expect("loads")));
+    group.bench_function("from-cache", |b| {
+        b.iter(|| Policy::from_bytes(&cached, bytes, "bench".into()).expect("loads"))
+    });
     let path = dir.join("policy.wasm");
     std::fs::write(&path, bytes).expect("writes");
     let host = PolicyHost::open(cached.clone(), &path, ReloadOptions::default()).expect("opens");
