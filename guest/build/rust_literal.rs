@@ -50,7 +50,7 @@ pub fn camel(kebab: &str) -> String {
         .collect()
 }
 
-impl<'a> ser::Serializer for &'a mut RustLiteral {
+impl ser::Serializer for &mut RustLiteral {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Self;
@@ -176,7 +176,7 @@ impl<'a> ser::Serializer for &'a mut RustLiteral {
     }
 }
 
-impl<'a> ser::SerializeSeq for &'a mut RustLiteral {
+impl ser::SerializeSeq for &mut RustLiteral {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -190,7 +190,7 @@ impl<'a> ser::SerializeSeq for &'a mut RustLiteral {
     }
 }
 
-impl<'a> ser::SerializeTuple for &'a mut RustLiteral {
+impl ser::SerializeTuple for &mut RustLiteral {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -202,7 +202,7 @@ impl<'a> ser::SerializeTuple for &'a mut RustLiteral {
     }
 }
 
-impl<'a> ser::SerializeTupleStruct for &'a mut RustLiteral {
+impl ser::SerializeTupleStruct for &mut RustLiteral {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -214,7 +214,7 @@ impl<'a> ser::SerializeTupleStruct for &'a mut RustLiteral {
     }
 }
 
-impl<'a> ser::SerializeStruct for &'a mut RustLiteral {
+impl ser::SerializeStruct for &mut RustLiteral {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {

@@ -199,10 +199,10 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
                 }
             }
             // The value of a secret-named header, JSON key or query parameter.
-            if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes())) {
-                if let Some(value) = named_value(bytes, end, name) {
-                    spans.push(value);
-                }
+            if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes()))
+                && let Some(value) = named_value(bytes, end, name)
+            {
+                spans.push(value);
             }
         }
         at = end;

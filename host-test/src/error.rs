@@ -7,6 +7,7 @@ use crate::guard::Violation;
 use crate::policy::PolicyId;
 use route_policy_guest::types::PolicyError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The step of loading (or reloading) a policy that refused it.
@@ -78,35 +79,35 @@ pub enum Error {
     /// The call ran past its deadline and was interrupted.
     Deadline {
         /// The policy that ran too long.
-        policy: PolicyId,
+        policy: Arc<PolicyId>,
         /// The deadline it ran past.
         limit: Duration,
     },
     /// The policy tried to grow its memory past the cap.
     Memory {
         /// The policy that wanted more.
-        policy: PolicyId,
+        policy: Arc<PolicyId>,
         /// The cap, in bytes.
         limit: usize,
     },
     /// The policy trapped (a panic, `unreachable`, an exit).
     Trap {
         /// The policy that trapped.
-        policy: PolicyId,
+        policy: Arc<PolicyId>,
         /// The trap, and what the policy printed to stderr (redacted, bounded).
         message: String,
     },
     /// The answer broke the credential-egress guard and was withheld.
     Guard {
         /// The policy that answered unsafely.
-        policy: PolicyId,
+        policy: Arc<PolicyId>,
         /// What was unsafe.
         violation: Violation,
     },
     /// The host could not run the call (e.g. every pool slot is busy).
     Host {
         /// The policy that could not run.
-        policy: PolicyId,
+        policy: Arc<PolicyId>,
         /// Why.
         message: String,
     },

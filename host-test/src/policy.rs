@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use wasmtime::Store;
 
 /// The component built from `guest/` when this host was built.
@@ -91,7 +92,7 @@ impl fmt::Display for PolicyId {
 pub struct Policy {
     engine: Engine,
     pre: RoutePolicyPre<StoreState>,
-    id: PolicyId,
+    id: Arc<PolicyId>,
     from_cache: bool,
 }
 
@@ -148,13 +149,13 @@ impl Policy {
         let mut policy = Policy {
             engine: engine.clone(),
             pre,
-            id: PolicyId {
+            id: Arc::new(PolicyId {
                 source: source.clone(),
                 sha256: sha256.clone(),
                 revision: String::new(),
                 contract: String::new(),
                 rules_digest: String::new(),
-            },
+            }),
             from_cache,
         };
         let info = policy.policy_info().map_err(|e| refuse(Step::Contract, format!("policy-info failed: {e}")))?;
@@ -165,9 +166,10 @@ impl Policy {
                 format!("it implements contract {}, this host speaks {host}", info.contract),
             ));
         }
-        policy.id.revision = info.revision;
-        policy.id.contract = info.contract;
-        policy.id.rules_digest = info.rules_digest;
+        let id = Arc::make_mut(&mut policy.id);
+        id.revision = info.revision;
+        id.contract = info.contract;
+        id.rules_digest = info.rules_digest;
         Ok(policy)
     }
 
@@ -354,6 +356,20 @@ impl Router for Native {
     }
 }
 
+/// What `route-policy inspect` reports of a component, whether or not it would load.
+pub(crate) struct Inspection {
+    pub compile: std::time::Duration,
+    pub imports: Vec<(String, bool)>,
+}
+
+/// Compiles a component and lists its imports, without the load checks.
+pub(crate) fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Inspection, String> {
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    let started = std::time::Instant::now();
+    let (component, _) = engine.compile(bytes, &digest)?;
+    Ok(Inspection { compile: started.elapsed(), imports: sandbox::imports(engine.wasmtime(), &component) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::compatible;
@@ -367,18 +383,4 @@ mod tests {
         assert!(!compatible("2.0.0", "1.0.0"));
         assert!(!compatible("", "0.1.0"));
     }
-}
-
-/// What `route-policy inspect` reports of a component, whether or not it would load.
-pub(crate) struct Inspection {
-    pub compile: std::time::Duration,
-    pub imports: Vec<(String, bool)>,
-}
-
-/// Compiles a component and lists its imports, without the load checks.
-pub(crate) fn inspect(engine: &Engine, bytes: &[u8]) -> Result<Inspection, String> {
-    let digest: [u8; 32] = Sha256::digest(bytes).into();
-    let started = std::time::Instant::now();
-    let (component, _) = engine.compile(bytes, &digest)?;
-    Ok(Inspection { compile: started.elapsed(), imports: sandbox::imports(engine.wasmtime(), &component) })
 }

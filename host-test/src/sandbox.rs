@@ -11,6 +11,7 @@
 use crate::error::Error;
 use crate::policy::PolicyId;
 use route_policy_guest::redact;
+use std::sync::Arc;
 use wasmtime::component::{Component, HasData, Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::{WasiCli, WasiCliCtx, WasiCliCtxView, WasiCliView};
@@ -137,7 +138,7 @@ pub(crate) fn rearm(store: &mut Store<StoreState>, engine: &crate::Engine) {
 pub(crate) fn call_error(
     error: wasmtime::Error,
     store: &Store<StoreState>,
-    policy: &PolicyId,
+    policy: &Arc<PolicyId>,
     engine: &crate::Engine,
 ) -> Error {
     let policy = policy.clone();
