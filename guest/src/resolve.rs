@@ -137,11 +137,14 @@ impl<'a> Routing<'a> {
                 return Err(invalid(format!("{count} {what}; a request has at most {}", limits.max_entries)));
             }
         }
-        let name_ok = |name: &str| !name.trim().is_empty() && name.len() <= limits.max_name_bytes as usize;
+        // Names are echoed in answers and logs: non-empty, bounded, and one printable line.
+        let name_ok = |name: &str| {
+            !name.trim().is_empty() && name.len() <= limits.max_name_bytes as usize && !name.contains(char::is_control)
+        };
         for (index, credential) in credentials.iter().enumerate() {
             if !name_ok(&credential.profile_id) || !name_ok(&credential.provider) {
                 return Err(invalid(format!(
-                    "credentials[{index}]: profile-id and provider must be non-empty and at most {} bytes",
+                    "credentials[{index}]: profile-id and provider must be non-empty, without control characters, and at most {} bytes",
                     limits.max_name_bytes
                 )));
             }
@@ -154,7 +157,7 @@ impl<'a> Routing<'a> {
         for (index, config) in providers.iter().enumerate() {
             if !name_ok(&config.id) {
                 return Err(invalid(format!(
-                    "providers[{index}]: id must be non-empty and at most {} bytes",
+                    "providers[{index}]: id must be non-empty, without control characters, and at most {} bytes",
                     limits.max_name_bytes
                 )));
             }

@@ -42,6 +42,7 @@ impl BaseUrl {
 /// Rule ids of the invalid cases that no data row owns.
 pub const RULE_TOO_LONG: &str = "url.too-long";
 pub const RULE_CONTROL: &str = "url.control-character";
+pub const RULE_AMBIGUOUS: &str = "url.ambiguous-character";
 pub const RULE_UNPARSEABLE: &str = "url.unparseable";
 pub const RULE_SCHEME: &str = "url.scheme";
 pub const RULE_USERINFO: &str = "url.userinfo";
@@ -61,6 +62,16 @@ pub fn classify(raw: Option<&str>) -> BaseUrl {
     // a mistake or a trick, so they are refused instead.
     if let Some(at) = raw.find(|c: char| c.is_control()) {
         return invalid(RULE_CONTROL, format!("contains a control character at byte {at}"));
+    }
+    // A backslash is read as `/` by WHATWG parsers and as part of the user info or path by
+    // others, so `https://evil.example\@chatgpt.com/` means different hosts to different
+    // clients; a space is never part of a URL. Both are refused rather than guessed at.
+    if let Some(at) = raw.find(['\\', ' ']) {
+        let what = if raw[at..].starts_with(' ') { "a space" } else { "a backslash" };
+        return invalid(
+            RULE_AMBIGUOUS,
+            format!("contains {what} at byte {at}; URL parsers disagree on what it means, so write it without"),
+        );
     }
     let url = match Url::parse(raw) {
         Ok(url) => url,
@@ -399,6 +410,13 @@ mod tests {
         assert!(invalid("https://\u{ff43}hatgpt.com/backend-api").contains("punycode"));
         assert_eq!(valid("https://xn--chtgpt-8nf.com/backend-api").0, BaseUrlClass::Custom);
         assert_eq!(valid("https://api.openai.com..evil/v1").0, BaseUrlClass::Custom);
+        // A backslash is `/` to WHATWG (host evil.example) but user info to other parsers (host
+        // chatgpt.com): refused, as is every other way of hiding the host.
+        assert!(invalid("https://evil.example\\@chatgpt.com/backend-api/codex").contains("backslash at byte 20"));
+        assert!(invalid("https:\\\\chatgpt.com\\backend-api").contains("backslash"));
+        assert!(invalid("https://chatgpt.com@evil.example/backend-api/codex").contains("user info"));
+        assert!(invalid("https://evil.example#@chatgpt.com/backend-api/codex").contains("fragment"));
+        assert!(invalid("https://evil.example?@chatgpt.com/backend-api/codex").contains("query"));
     }
 
     #[test]
@@ -433,7 +451,8 @@ mod tests {
     fn garbage_is_invalid_with_a_reason() {
         assert!(invalid("chatgpt.com/backend-api").contains("https://"));
         assert!(invalid("ftp://api.openai.com/v1").contains("scheme"));
-        assert!(invalid("https://exa mple.com").contains("does not parse"));
+        assert!(invalid("https://exa mple.com").contains("a space at byte 11"));
+        assert!(invalid("https://[::1/x").contains("does not parse"));
         assert!(invalid("https://chat\ngpt.com/backend-api").contains("control character"));
         assert!(invalid(&format!("https://example.com/{}", "a".repeat(10_000))).contains("at most"));
         assert!(invalid("https://proxy.example.com/sk-proj-abcdefghijklmnopqrstuvwx/v1").contains("credential"));

@@ -12,7 +12,12 @@
 //!   `s`), `{"$prefix": s}`, `{"$len": n}`, `{"$absent": true}`.
 //!
 //! `never` lists strings that must not appear anywhere in the answer (planted secrets).
+//!
+//! An input that does not decode (an unknown enum value, a missing field) is answered as every
+//! host answers it: `{"err": {"code": "invalid-input", "message": …}}`, the message naming the
+//! problem. Vectors match such messages only on what any host must name: the field, the value.
 
+use crate::types::PolicyError;
 use crate::wire::{Call, OPS};
 use serde::Deserialize;
 use serde_json::Value;
@@ -49,10 +54,20 @@ impl Case {
         self.op.as_deref().or(file.op.as_deref())
     }
 
-    /// The call this case makes.
-    pub fn call(&self, file: &VectorFile) -> Result<Call, String> {
+    /// The call this case makes, or the `invalid-input` error its input earns (a case may test
+    /// that bad input is refused by name).
+    pub fn call(&self, file: &VectorFile) -> Result<Result<Call, PolicyError>, String> {
         let op = self.op(file).ok_or_else(|| format!("case `{}` names no op (and its file none)", self.name))?;
-        Call::new(op, self.input.clone()).map_err(|e| format!("case `{}`: {}", self.name, e.message))
+        Ok(Call::new(op, self.input.clone()))
+    }
+
+    /// The case's answer through `answer`: the call's, or the input's decoding error as a host
+    /// writes it (`{"err": {"code": "invalid-input", …}}`).
+    pub fn answer(&self, file: &VectorFile, answer: impl FnOnce(&Call) -> Value) -> Result<Value, String> {
+        Ok(match self.call(file)? {
+            Ok(call) => answer(&call),
+            Err(error) => crate::wire::err(error.code.as_str(), &error.message),
+        })
     }
 
     /// Checks an answer against `expect` and `never`.
@@ -110,7 +125,7 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 pub fn run(file: &VectorFile, mut answer: impl FnMut(&Call) -> Value) -> Vec<String> {
     let mut failures = Vec::new();
     for case in &file.cases {
-        let outcome = case.call(file).and_then(|call| case.check(&answer(&call)));
+        let outcome = case.answer(file, &mut answer).and_then(|answer| case.check(&answer));
         if let Err(why) = outcome {
             failures.push(format!("{}: {why}", case.name));
         }

@@ -9,10 +9,14 @@ use crate::types::{
     Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, PolicyIdentity,
     ProviderFailure, Verdict,
 };
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// The operations, by their WIT names.
 pub const OPS: [&str; 4] = ["resolve-endpoint", "filter-fallbacks", "classify-error", "policy-info"];
+
+/// The longest decoding detail an error quotes; the offending value may be megabytes.
+const MAX_DETAIL_BYTES: usize = 512;
 
 /// One request.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,31 +54,16 @@ impl Call {
         }
     }
 
-    /// Builds a call from an op name and its input.
+    /// Builds a call from an op name and its input as a JSON value (vectors, tests).
     pub fn new(op: &str, input: Option<Value>) -> Result<Call, PolicyError> {
-        fn decode<T: serde::de::DeserializeOwned>(op: &str, input: Option<Value>) -> Result<T, PolicyError> {
-            match input {
-                Some(value @ Value::Object(_)) => serde_json::from_value(value)
-                    .map_err(|e| PolicyError::new(PolicyErrorCode::InvalidInput, format!("input of {op}: {e}"))),
-                Some(other) => Err(invalid(format!("input of {op} must be an object, not {}", kind(&other)))),
-                None => Err(invalid(format!("{op} needs an `input` object"))),
-            }
-        }
-        match op {
-            "resolve-endpoint" => decode(op, input).map(Call::ResolveEndpoint),
-            "filter-fallbacks" => decode(op, input).map(Call::FilterFallbacks),
-            "classify-error" => decode(op, input).map(Call::ClassifyError),
-            "policy-info" => match input {
-                None | Some(Value::Null) => Ok(Call::PolicyInfo),
-                Some(Value::Object(map)) if map.is_empty() => Ok(Call::PolicyInfo),
-                Some(_) => Err(invalid("policy-info takes no input".to_owned())),
-            },
-            other => Err(invalid(format!(
-                "unknown op `{}`; expected one of {}",
-                crate::redact::short(other),
-                OPS.join(", ")
-            ))),
-        }
+        build(op, input)
+    }
+
+    /// Builds a call from an op name and the raw JSON text of its input. Unlike [`Call::new`],
+    /// this sees a key given twice (`{"status": 200, "status": 429}`) and refuses it, where a
+    /// parsed value would silently keep one.
+    pub fn from_raw(op: &str, input: Option<&RawValue>) -> Result<Call, PolicyError> {
+        build(op, input)
     }
 
     /// The call's input as JSON (`null` for `policy-info`).
@@ -98,6 +87,24 @@ impl Call {
     }
 }
 
+/// A line as written, before its input is decoded: the input stays raw JSON text, so that it
+/// is parsed once, straight into its type.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLine<'a> {
+    #[serde(default)]
+    op: Option<String>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    input: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+}
+
+/// A field that is present, even as `null`, is `Some`: `"id": null` is echoed.
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 impl Line {
     /// Parses one line of JSON Lines input.
     pub fn parse(bytes: &[u8]) -> Result<Line, PolicyError> {
@@ -106,24 +113,100 @@ impl Line {
         if text.trim().is_empty() {
             return Err(invalid("the line is empty; each line holds one JSON request".to_owned()));
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| invalid(format!("the line is not JSON: {e}")))?;
-        let Value::Object(mut map) = value else {
-            return Err(invalid(format!("the line must be a JSON object, not {}", kind(&value))));
-        };
-        let op = match map.remove("op") {
-            Some(Value::String(op)) => op,
-            Some(other) => return Err(invalid(format!("`op` must be a string, not {}", kind(&other)))),
-            None => return Err(invalid(format!("the line has no `op`; expected one of {}", OPS.join(", ")))),
-        };
-        let input = map.remove("input");
-        let id = map.remove("id");
-        if let Some(extra) = map.keys().next() {
-            return Err(invalid(format!(
-                "unknown field `{}` in the line; a line holds `op`, `input` and an optional `id`",
-                crate::redact::short(extra)
-            )));
+        let not_json = |e: serde_json::Error| invalid(format!("the line is not JSON: {e}"));
+        // serde would also read a struct from an array (`["policy-info"]`); a line is an object.
+        let first = text.trim_start().as_bytes()[0];
+        if first != b'{' {
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(not_json)?;
+            return Err(invalid(format!("the line must be a JSON object, not {}", kind_of_first(first))));
         }
-        Ok(Line { call: Call::new(&op, input)?, id })
+        let line: RawLine = serde_json::from_str(text).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => invalid(format!(
+                "{}; a line holds `op`, `input` and an optional `id`",
+                crate::redact::excerpt(&e.to_string(), MAX_DETAIL_BYTES)
+            )),
+            _ => not_json(e),
+        })?;
+        let Some(op) = line.op else {
+            return Err(invalid(format!("the line has no `op`; expected one of {}", OPS.join(", "))));
+        };
+        Ok(Line { call: Call::from_raw(&op, line.input)?, id: line.id })
+    }
+}
+
+/// A call's input before decoding: a parsed value, or the raw text of one.
+trait Input<'de>: Sized {
+    /// What kind of JSON value it is, for messages ("an object", "null", …).
+    fn kind(&self) -> &'static str;
+    /// Decodes it, tracking the path to a failure.
+    fn decode<T: serde::Deserialize<'de>>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>>;
+}
+
+impl<'de> Input<'de> for Value {
+    fn kind(&self) -> &'static str {
+        kind(self)
+    }
+
+    fn decode<T: serde::Deserialize<'de>>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+        serde_path_to_error::deserialize(self)
+    }
+}
+
+impl<'de> Input<'de> for &'de RawValue {
+    fn kind(&self) -> &'static str {
+        // A RawValue is valid JSON with no leading whitespace, so its first byte says its kind.
+        kind_of_first(self.get().as_bytes()[0])
+    }
+
+    fn decode<T: serde::Deserialize<'de>>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(self.get()))
+    }
+}
+
+/// Decodes the input of `op` into the call.
+fn build<'de>(op: &str, input: Option<impl Input<'de>>) -> Result<Call, PolicyError> {
+    fn decode<'de, T: serde::Deserialize<'de>>(op: &str, input: Option<impl Input<'de>>) -> Result<T, PolicyError> {
+        let input = input.ok_or_else(|| invalid(format!("{op} needs an `input` object")))?;
+        if input.kind() != "an object" {
+            return Err(invalid(format!("input of {op} must be an object, not {}", input.kind())));
+        }
+        input.decode().map_err(|e| {
+            let at = match e.path().to_string() {
+                top if top == "." => String::new(),
+                path => format!(" at `{}`", crate::redact::short(&path)),
+            };
+            // serde names the offending value (an unknown variant, a wrong-typed string):
+            // redacted, and bounded however long the value was.
+            let why = e.inner().to_string();
+            // The position is within the input, not the line; the path says where instead.
+            let position = format!(" at line {} column {}", e.inner().line(), e.inner().column());
+            let why = match why.strip_suffix(&position).unwrap_or(&why) {
+                // serde_json's word for an enum given as neither a string nor an object.
+                "expected value" => "invalid type: expected a string naming one of its values".to_owned(),
+                why => crate::redact::excerpt(why, MAX_DETAIL_BYTES),
+            };
+            invalid(format!("input of {op}{at}: {why}"))
+        })
+    }
+    /// `policy-info` takes nothing: no input, `null`, or `{}`.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoInput {}
+
+    match op {
+        "resolve-endpoint" => decode(op, input).map(Call::ResolveEndpoint),
+        "filter-fallbacks" => decode(op, input).map(Call::FilterFallbacks),
+        "classify-error" => decode(op, input).map(Call::ClassifyError),
+        "policy-info" => match input {
+            Some(input) if input.kind() != "null" => match input.decode::<NoInput>() {
+                Ok(NoInput {}) => Ok(Call::PolicyInfo),
+                Err(_) => Err(invalid("policy-info takes no input".to_owned())),
+            },
+            _ => Ok(Call::PolicyInfo),
+        },
+        other => {
+            Err(invalid(format!("unknown op `{}`; expected one of {}", crate::redact::short(other), OPS.join(", "))))
+        }
     }
 }
 
@@ -166,6 +249,18 @@ fn invalid(message: String) -> PolicyError {
     PolicyError::new(PolicyErrorCode::InvalidInput, message)
 }
 
+/// The kind of the JSON value that starts with `byte`.
+fn kind_of_first(byte: u8) -> &'static str {
+    match byte {
+        b'{' => "an object",
+        b'[' => "an array",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => "a number",
+    }
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -197,7 +292,18 @@ mod tests {
         assert!(error_of(b"").contains("empty"));
         assert!(error_of(b"{\"op\":").contains("not JSON"));
         assert!(error_of(b"\xff\xfe").contains("not UTF-8"));
-        assert!(error_of(b"[1]").contains("object"));
+        assert!(error_of(b"[1]").contains("must be a JSON object, not an array"));
+        assert!(error_of(br#"["policy-info"]"#).contains("must be a JSON object"));
+        assert!(error_of(br#"{"op":"policy-info","op":"classify-error"}"#).contains("duplicate field `op`"));
+        assert!(
+            error_of(br#"{"op":"classify-error","input":{"status":200,"status":429}}"#)
+                .contains("duplicate field `status`")
+        );
+        assert!(error_of(br#"{"op":5}"#).contains("expected a string"));
+        assert!(error_of(br#"{"op":"policy-info"} x"#).contains("not JSON: trailing characters"));
+        assert!(error_of(br#"{"op":"classify-error","input":"x"}"#).contains("must be an object, not a string"));
+        assert!(error_of(br#"{"op":"classify-error","input":null}"#).contains("must be an object, not null"));
+        assert!(error_of(br#"{"op":"classify-error"}"#).contains("needs an `input` object"));
         assert!(error_of(br#"{"input":{}}"#).contains("no `op`"));
         assert!(error_of(br#"{"op":"resolve"}"#).contains("unknown op `resolve`"));
         assert!(error_of(br#"{"op":"policy-info","extra":1}"#).contains("unknown field `extra`"));
@@ -213,8 +319,22 @@ mod tests {
             error_of(br#"{"op":"resolve-endpoint","input":{"model":"x","capability":"chat","base_url":1}}"#)
                 .contains("unknown field `base_url`")
         );
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(error_of(deep.as_bytes()).contains("recursion limit"));
+        // Deep nesting never overflows the stack: skipped iteratively, or cut at serde_json's
+        // recursion limit where it is decoded.
+        let (open, close) = ("[".repeat(1_000_000), "]".repeat(1_000_000));
+        for (deep, needle) in [
+            (format!("{open}{close}"), "not an array"),
+            (format!(r#"{{"op":"classify-error","input":{open}{close}}}"#), "must be an object, not an array"),
+            (
+                format!(r#"{{"op":"classify-error","input":{{"body":{open}{close}}}}}"#),
+                "at `body`: invalid type: sequence",
+            ),
+            (format!(r#"{{"op":"classify-error","input":{{"body":{}}}}}"#, "{\"a\":".repeat(100_000)), "not JSON"),
+            (format!(r#"{{"op":"policy-info","id":{open}{close}}}"#), "recursion limit"),
+        ] {
+            let e = error_of(deep.as_bytes());
+            assert!(e.contains(needle), "{}: {e}", &deep[..40]);
+        }
     }
 
     #[test]
@@ -222,6 +342,8 @@ mod tests {
         let line = Line::parse(br#"{"id":7,"op":"policy-info"}"#).unwrap();
         let answer = with_id(line.call.run_native().to_json(), line.id.as_ref());
         assert_eq!(answer["id"], 7);
+        let line = Line::parse(br#"{"id":null,"op":"policy-info","input":{}}"#).unwrap();
+        assert_eq!(line.id, Some(Value::Null), "an explicit null id is echoed");
         assert_eq!(answer["ok"]["contract"], crate::rules::CONTRACT);
     }
 }

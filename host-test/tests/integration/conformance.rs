@@ -23,7 +23,8 @@ fn the_component_answers_exactly_as_the_native_policy() {
     for path in vectors::files(&vectors_dir()).unwrap() {
         let file = vectors::load(&path).unwrap();
         for case in &file.cases {
-            let call = case.call(&file).unwrap();
+            // Inputs that do not decode never reach a policy; `every_vector_holds` checks them.
+            let Ok(call) = case.call(&file).unwrap() else { continue };
             assert_eq!(POLICY.call_json(&call), Native.call_json(&call), "{}: {}", path.display(), case.name);
             compared += 1;
         }
