@@ -227,6 +227,89 @@ impl Answer {
     }
 }
 
+/// The longest line [`stream`] reads; a longer one is answered with an error, unbuffered.
+pub const MAX_LINE_BYTES: usize = 32 << 20;
+
+/// Answers every line of `input` on `output`, each parsed call through `answer`: exactly one
+/// answer line per input line, in order, whatever the line holds. A final line without its
+/// `\n` counts; a `\r` before the `\n` is dropped. Returns the number of lines answered.
+///
+/// Output is flushed whenever the input has nothing more buffered (checked without reading),
+/// so an interactive host sees each answer at once while a batch is written in large chunks.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn stream(
+    answer: &dyn Fn(&Call) -> Value,
+    input: impl std::io::Read,
+    output: impl std::io::Write,
+    max_line_bytes: usize,
+) -> std::io::Result<u64> {
+    use std::io::{BufReader, BufWriter, Write};
+    // Owning the buffer lets the loop see whether more input is already here without blocking
+    // on a reader that is waiting for its peer (an interactive host waits for each answer).
+    let mut input = BufReader::with_capacity(1 << 16, input);
+    let mut output = BufWriter::new(output);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        let (read, complete) = read_line(&mut input, &mut line, max_line_bytes)?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let answer = if !complete {
+            let limit = match max_line_bytes {
+                mib if mib % (1 << 20) == 0 => format!("{} MiB", mib >> 20),
+                bytes => format!("{bytes} bytes"),
+            };
+            err("invalid-input", &format!("line {number} is longer than {limit}; it was skipped"))
+        } else {
+            let bytes = line.strip_suffix(b"\r").unwrap_or(&line);
+            match Line::parse(bytes) {
+                Ok(parsed) => with_id(answer(&parsed.call), parsed.id.as_ref()),
+                Err(error) => err(error.code.as_str(), &format!("line {number}: {}", error.message)),
+            }
+        };
+        serde_json::to_writer(&mut output, &answer)?;
+        output.write_all(b"\n")?;
+        if input.buffer().is_empty() {
+            output.flush()?;
+        }
+    }
+    output.flush()?;
+    Ok(number)
+}
+
+/// Reads one line (without its `\n`) into `line`, keeping at most `max` bytes. Returns the
+/// bytes consumed and whether the line fit.
+#[cfg(not(target_arch = "wasm32"))]
+fn read_line(input: &mut impl std::io::BufRead, line: &mut Vec<u8>, max: usize) -> std::io::Result<(usize, bool)> {
+    line.clear();
+    let mut consumed = 0;
+    let mut fits = true;
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((consumed, fits));
+        }
+        let (chunk, done) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        if fits && line.len() + chunk.len() <= max {
+            line.extend_from_slice(chunk);
+        } else {
+            fits = false;
+            line.clear();
+        }
+        let used = done.unwrap_or(chunk.len());
+        input.consume(used);
+        consumed += used;
+        if done.is_some() {
+            return Ok((consumed, fits));
+        }
+    }
+}
+
 /// `{"err": {"code": code, "message": message}}`; hosts use it for their own error codes too.
 pub fn err(code: &str, message: &str) -> Value {
     json!({ "err": { "code": code, "message": message } })

@@ -3,10 +3,10 @@
 //! component file is reloaded when it changes, and each outcome is logged on stderr as
 //! `activated …` or `rejected …: reason`.
 
-use super::eval;
 use crate::reload::{Canary, PolicyHost, ReloadOptions, policy_tag};
 use crate::{DecisionLog, Engine, LoadError, Policy, Trust};
 use clap::Args;
+use route_policy_guest::wire;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,7 +72,8 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> Resul
         json["policy"] = policy_tag(tagged.policy.id());
         json
     };
-    eval::stream(&answer, std::io::stdin().lock(), std::io::stdout().lock()).map_err(|e| format!("serve: {e}"))?;
+    wire::stream(&answer, std::io::stdin().lock(), std::io::stdout().lock(), wire::MAX_LINE_BYTES)
+        .map_err(|e| format!("serve: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 

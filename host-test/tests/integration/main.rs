@@ -2,6 +2,7 @@
 //!
 //! One test binary, one module per feature, so that the component is compiled once.
 
+mod bad_input;
 mod cache;
 mod common;
 mod conformance;
