@@ -21,3 +21,21 @@ check:
 # Show the component's identity, size and imports.
 inspect:
     cargo run --release -p route-policy -- inspect
+
+# Measure: per-call latency and ratios against native, lifecycle costs, throughput.
+bench:
+    cargo run --release -p route-policy -- bench
+    cargo bench -p route-policy
+
+# Fuzz one target (classify_error, resolve_endpoint, filter_fallbacks, eval_lines) for
+# `seconds`, seeded from the conformance vectors. Needs the nightly toolchain and cargo-fuzz.
+fuzz target="classify_error" seconds="1800":
+    cd guest/fuzz && cargo +nightly run -q --example seed -- corpus
+    cd guest/fuzz && cargo +nightly fuzz run -s none -O {{target}} corpus/{{target}} -- -dict=route-policy.dict -max_len=16384 -max_total_time={{seconds}} -print_final_stats=1
+
+# Fuzz every target, one after another.
+fuzz-all seconds="1800":
+    just fuzz classify_error {{seconds}}
+    just fuzz resolve_endpoint {{seconds}}
+    just fuzz filter_fallbacks {{seconds}}
+    just fuzz eval_lines {{seconds}}

@@ -54,12 +54,31 @@ pub fn endpoint(request: &EndpointRequest, answer: &Result<crate::types::Endpoin
     let Some(credential) = request.credentials.iter().find(|c| c.profile_id == endpoint.credential) else {
         return fail("the credential is not one of the request's");
     };
+    let host = |raw: &str| url::Url::parse(raw.trim()).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let Some(target) = host(&endpoint.request_url) else { return fail("request-url has no host") };
+    let target = target.trim_end_matches('.');
     if credential.kind.is_account()
         && (endpoint.base_url_class == BaseUrlClass::Platform
             || endpoint.transport != Transport::CodexResponses
-            || endpoint.request_url.contains("api.openai.com"))
+            || target == "api.openai.com")
     {
         return fail("an account credential was paired with the platform API");
+    }
+    // The host is the credential's official one, or one the request itself named: the policy
+    // never makes a host up, and never sends an API key to the ChatGPT backend.
+    let official = if credential.kind.is_account() { "chatgpt.com" } else { "api.openai.com" };
+    let named = request
+        .providers
+        .iter()
+        .filter_map(|p| p.base_url.as_deref())
+        .chain(request.env_base_url.as_deref())
+        .filter_map(host)
+        .any(|named| named.trim_end_matches('.') == target);
+    if target != official && !named {
+        return fail("the request URL's host is neither the credential's official host nor one the request named");
+    }
+    if !credential.kind.is_account() && target == "chatgpt.com" {
+        return fail("an API key was sent to the ChatGPT backend");
     }
     Ok(())
 }

@@ -154,7 +154,9 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
     let mut at = 0;
     while at < bytes.len() {
         if !is_key_byte(bytes[at]) {
-            at += 1;
+            // A percent-escape (`%20`) separates tokens as the character it encodes would: a
+            // URL shows `a%20sk-proj-…` for `a sk-proj-…`.
+            at += decoded_at(bytes, at).1;
             continue;
         }
         // A token starts here (the byte before it, if any, is not a key byte).
@@ -184,16 +186,28 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
                 spans.push(start..jwt_end);
             }
         }
-        // A scheme or a secret name is followed by a separator; most tokens are not.
-        let separated = end < bytes.len() && matches!(bytes[end], b' ' | b'\t' | b':' | b'=' | b'"' | b'\'');
-        if free_text && separated {
+        // User info after `//`: `https://user:password@host`, and the same smuggled into a path
+        // (`https:oa//user:password@host` is the host `oa` to WHATWG).
+        if at >= 2 && &bytes[at - 2..at] == b"//" {
+            let info_end = run_end(bytes, at, |b| !b"/?#@".contains(&b) && !b.is_ascii_whitespace());
+            if bytes.get(info_end) == Some(&b'@') {
+                spans.push(at..info_end);
+            }
+        }
+        // A scheme or a secret name is followed by a separator; most tokens are not. In an
+        // identifier only the unmistakable forms count (`Bearer …`, `api_key=…`), so that
+        // `openai:api-key:work` stays a name.
+        let next = (end < bytes.len()).then(|| decoded_at(bytes, end).0);
+        let separated =
+            next.is_some_and(|next| if free_text { b" \t:=\"'".contains(&next) } else { b" =".contains(&next) });
+        if separated {
             // The credential after an auth scheme: `Bearer eyJ…`, `Basic dXNlcjpw…`.
+            let scheme_separator: &[u8] = if free_text { b" \t:=" } else { b" " };
             if REDACT.auth_schemes.iter().any(|s| token.eq_ignore_ascii_case(s.as_bytes()))
-                && end < bytes.len()
-                && matches!(bytes[end], b' ' | b'\t' | b':' | b'=')
+                && next.is_some_and(|next| scheme_separator.contains(&next))
             {
-                let start = run_end(bytes, end, |b| matches!(b, b' ' | b'\t' | b':' | b'='));
-                let value_end = run_end(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b));
+                let start = run_end_decoded(bytes, end, |b| scheme_separator.contains(&b));
+                let value_end = run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b));
                 if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
                     spans.push(start..value_end);
                 }
@@ -201,6 +215,7 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
             // The value of a secret-named header, JSON key or query parameter.
             if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes()))
                 && let Some(value) = named_value(bytes, end, name)
+                && (free_text || (next == Some(b'=') && value.len() >= 8))
             {
                 spans.push(value);
             }
@@ -235,16 +250,16 @@ fn has_prefix(token: &[u8], prefix: &[u8]) -> bool {
 /// `:` or `=`, spaces or an opening quote, and the value.
 fn named_value(bytes: &[u8], after: usize, name: &str) -> Option<Range<usize>> {
     let whole_line = matches!(name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie");
-    let mut i = run_end(bytes, after, |b| b == b'"' || b == b'\'');
-    i = run_end(bytes, i, |b| b == b' ' || b == b'\t');
-    if i >= bytes.len() || !matches!(bytes[i], b':' | b'=') {
+    let mut i = run_end_decoded(bytes, after, |b| b == b'"' || b == b'\'');
+    i = run_end_decoded(bytes, i, |b| b == b' ' || b == b'\t');
+    if i >= bytes.len() || !matches!(decoded_at(bytes, i).0, b':' | b'=') {
         return None;
     }
-    let start = run_end(bytes, i + 1, |b| matches!(b, b' ' | b'\t' | b'"' | b'\''));
+    let start = run_end_decoded(bytes, i + decoded_at(bytes, i).1, |b| matches!(b, b' ' | b'\t' | b'"' | b'\''));
     let end = if whole_line {
-        run_end(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<'))
+        run_end_decoded(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<'))
     } else {
-        run_end(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b))
+        run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b))
     };
     (end > start && !is_marker(&bytes[start..end])).then_some(start..end)
 }
@@ -254,6 +269,32 @@ fn named_value(bytes: &[u8], after: usize, name: &str) -> Option<Range<usize>> {
 fn is_marker(value: &[u8]) -> bool {
     // `]` ends a value, so a marker may be read without its closing bracket.
     value.starts_with(&REDACTED.as_bytes()[..REDACTED.len() - 1]) || value == "…".as_bytes()
+}
+
+/// The byte at `i` as a URL means it, a percent-escape (`%20`) decoded, and its width in the
+/// text: secrets in URLs are set apart by escaped spaces, `=` and `:`.
+fn decoded_at(bytes: &[u8], i: usize) -> (u8, usize) {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    match bytes.get(i..i + 3) {
+        Some([b'%', hi, lo]) => match (hex(*hi), hex(*lo)) {
+            (Some(hi), Some(lo)) => (hi << 4 | lo, 3),
+            _ => (b'%', 1),
+        },
+        _ => (bytes[i], 1),
+    }
+}
+
+/// [`run_end`] over the text as a URL means it (see [`decoded_at`]).
+fn run_end_decoded(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    let mut i = from.min(bytes.len());
+    while i < bytes.len() {
+        let (byte, width) = decoded_at(bytes, i);
+        if !keep(byte) {
+            break;
+        }
+        i += width;
+    }
+    i
 }
 
 /// The first index at or after `from` where `keep` stops holding.
@@ -298,6 +339,29 @@ mod tests {
         hides("api-key: 0123abcd", "0123abcd");
         hides("x-api-key: 0123abcd", "0123abcd");
         hides(r#"{"refresh_token":"rt_abcdef"}"#, "rt_abcdef");
+    }
+
+    #[test]
+    fn url_user_info_and_escapes() {
+        hides("see https://user:hunter2pw@proxy.example.com/v1", "hunter2pw");
+        hides("https://oa//user:hunter2pw@chatgpt.com/backend-api", "hunter2pw");
+        hides("7777&https://sk-proj-abcdefgh@x.example", "abcdefgh");
+        // A URL escapes the spaces and `=` that set a secret apart.
+        hides("https://x.example/v1/a%20sk-proj-abcdefghijkl%20b", "abcdefghijkl");
+        hides("https://x.example/v1/responses%20Bearer%20PLANTEDtoken99%20?x", "PLANTEDtoken99");
+        hides("https://x.example/v1?q=1&api_key%3Dhunter2hunter2", "hunter2hunter2");
+        assert_eq!(text("https://x.example/a%20b/c%2Fd"), "https://x.example/a%20b/c%2Fd");
+        assert_eq!(text("https://[redacted]@x.example"), "https://[redacted]@x.example");
+    }
+
+    #[test]
+    fn identifiers_hide_only_unmistakable_forms() {
+        for secret in ["api_key=hunter2hunter2", "k api_key=hunter2hunter2 x", "Bearer hunter2hunter2"] {
+            assert!(has_secret_token(secret), "{secret}");
+        }
+        for name in ["openai:api-key:work", "anthropic:token:default", "key=prod", "bearer"] {
+            assert!(!has_secret_token(name), "{name}");
+        }
     }
 
     #[test]

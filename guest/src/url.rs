@@ -95,6 +95,15 @@ pub fn classify(raw: Option<&str>) -> BaseUrl {
             ),
         );
     }
+    // WHATWG repairs `https:chatgpt.com` and `https:///chatgpt.com`, and reads `https:oa://
+    // chatgpt.com` as the host `oa`: what a reader sees is not where the credential goes. A base
+    // URL is written out in full, `scheme://host`, or refused.
+    if !raw[url.scheme().len()..].starts_with("://") || raw[url.scheme().len() + 3..].starts_with('/') {
+        return invalid(
+            RULE_SCHEME,
+            format!("is not written as {}://host/…; write the scheme, then // and the host", url.scheme()),
+        );
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return invalid(
             RULE_USERINFO,
@@ -417,6 +426,15 @@ mod tests {
         assert!(invalid("https://chatgpt.com@evil.example/backend-api/codex").contains("user info"));
         assert!(invalid("https://evil.example#@chatgpt.com/backend-api/codex").contains("fragment"));
         assert!(invalid("https://evil.example?@chatgpt.com/backend-api/codex").contains("query"));
+        // WHATWG's repairs of a missing or extra `/`, and `https:oa://chatgpt.com` (the host `oa`).
+        for raw in [
+            "https:chatgpt.com/backend-api/codex",
+            "https:///chatgpt.com/backend-api/codex",
+            "https:oa://chatgpt.com/backend-api/codex",
+            "https:/chatgpt.com/backend-api",
+        ] {
+            assert!(invalid(raw).contains("write the scheme, then // and the host"), "{raw}");
+        }
     }
 
     #[test]

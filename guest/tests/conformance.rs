@@ -20,3 +20,28 @@ fn every_vector_holds_natively() {
     assert!(cases > 0, "no vectors found in {}", dir.display());
     assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Beyond what each vector expects, every answer keeps its verb's invariants (the ones the
+/// property tests and fuzz targets check).
+#[test]
+fn every_vector_answer_keeps_the_invariants() {
+    use route_policy_guest::invariants;
+    use route_policy_guest::wire::{Answer, Call};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut checked = 0;
+    for path in vectors::files(&dir).unwrap() {
+        let file = vectors::load(&path).unwrap();
+        for case in &file.cases {
+            let Ok(Ok(call)) = case.call(&file) else { continue };
+            let outcome = match (&call, call.run_native()) {
+                (Call::ResolveEndpoint(request), Answer::Endpoint(answer)) => invariants::endpoint(request, &answer),
+                (Call::FilterFallbacks(request), Answer::Plan(answer)) => invariants::plan(request, &answer),
+                (Call::ClassifyError(failure), Answer::Verdict(verdict)) => invariants::verdict(failure, &verdict),
+                _ => Ok(()),
+            };
+            outcome.unwrap_or_else(|broken| panic!("{}: {}: {broken}", path.display(), case.name));
+            checked += 1;
+        }
+    }
+    assert!(checked > 250, "only {checked} answers checked");
+}

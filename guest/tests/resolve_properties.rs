@@ -134,6 +134,30 @@ proptest! {
         }
     }
 
+    /// A secret pasted into a base URL, the env URL or the model ref never reaches the answer.
+    #[test]
+    fn a_planted_secret_never_reaches_the_answer(
+        mut request in request(),
+        secret in prop::sample::select(invariants::PLANTED.to_vec()),
+        site in 0..3u8,
+        at in any::<usize>(),
+    ) {
+        match site {
+            0 => request.model = invariants::plant(&request.model, at, secret),
+            1 => request.env_base_url = Some(format!("https://proxy.example.com/v1?api_key={}", invariants::PLANTED_CORE)),
+            _ => request.providers.push(ProviderConfig {
+                id: "openai-codex".into(),
+                base_url: Some(format!("https://u:{}@chatgpt.com/backend-api", invariants::PLANTED_CORE)),
+                api: None,
+                deployment: None,
+            }),
+        }
+        let answer = resolve_endpoint(&request);
+        if let Err(broken) = invariants::no_secret(&answer).and_then(|()| invariants::endpoint(&request, &answer)) {
+            prop_assert!(false, "{broken}");
+        }
+    }
+
     /// No answer is ever `ok` when the base the route uses is invalid.
     #[test]
     fn an_invalid_base_is_never_ok(raw in base_url(), account in any::<bool>()) {
