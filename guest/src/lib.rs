@@ -5,6 +5,7 @@
 //! WIT world to it (on `wasm32`) and re-exports the entry points.
 
 pub mod classify;
+pub mod decode;
 pub mod fallbacks;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod invariants;

@@ -5,18 +5,15 @@
 //! answers here, so they agree to the byte. A line that cannot be a request is answered with an
 //! `invalid-input` error that names the problem.
 
+use crate::decode;
 use crate::types::{
     Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, PolicyIdentity,
     ProviderFailure, Verdict,
 };
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// The operations, by their WIT names.
 pub const OPS: [&str; 4] = ["resolve-endpoint", "filter-fallbacks", "classify-error", "policy-info"];
-
-/// The longest decoding detail an error quotes; the offending value may be megabytes.
-const MAX_DETAIL_BYTES: usize = 512;
 
 /// One request.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,16 +51,17 @@ impl Call {
         }
     }
 
-    /// Builds a call from an op name and its input as a JSON value (vectors, tests).
+    /// Builds a call from an op name and its input, checked by the strict decoder
+    /// ([`crate::decode`]).
     pub fn new(op: &str, input: Option<Value>) -> Result<Call, PolicyError> {
-        build(op, input)
+        build(op, input, None)
     }
 
-    /// Builds a call from an op name and the raw JSON text of its input. Unlike [`Call::new`],
-    /// this sees a key given twice (`{"status": 200, "status": 429}`) and refuses it, where a
-    /// parsed value would silently keep one.
-    pub fn from_raw(op: &str, input: Option<&RawValue>) -> Result<Call, PolicyError> {
-        build(op, input)
+    /// Builds a call from an op name and the JSON text of its input (`route-policy resolve`,
+    /// …), refusing a key given twice.
+    pub fn from_text(op: &str, text: &str) -> Result<Call, PolicyError> {
+        let (input, duplicate) = decode::parse(text).map_err(|e| invalid(not_json("the input", &e)))?;
+        build(op, Some(input), duplicate)
     }
 
     /// The call's input as JSON (`null` for `policy-info`).
@@ -87,126 +85,95 @@ impl Call {
     }
 }
 
-/// A line as written, before its input is decoded: the input stays raw JSON text, so that it
-/// is parsed once, straight into its type.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLine<'a> {
-    #[serde(default)]
-    op: Option<String>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    input: Option<&'a RawValue>,
-    #[serde(default, deserialize_with = "present")]
-    id: Option<Value>,
-}
-
-/// A field that is present, even as `null`, is `Some`: `"id": null` is echoed.
-fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
 impl Line {
-    /// Parses one line of JSON Lines input.
+    /// Parses one line of JSON Lines input: `{"op": …, "input": …, "id": …}`.
     pub fn parse(bytes: &[u8]) -> Result<Line, PolicyError> {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| invalid(format!("the line is not UTF-8 (invalid byte at offset {})", e.valid_up_to())))?;
         if text.trim().is_empty() {
             return Err(invalid("the line is empty; each line holds one JSON request".to_owned()));
         }
-        let not_json = |e: serde_json::Error| invalid(format!("the line is not JSON: {e}"));
-        // serde would also read a struct from an array (`["policy-info"]`); a line is an object.
-        let first = text.trim_start().as_bytes()[0];
-        if first != b'{' {
-            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(not_json)?;
-            return Err(invalid(format!("the line must be a JSON object, not {}", kind_of_first(first))));
-        }
-        let line: RawLine = serde_json::from_str(text).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => invalid(format!(
-                "{}; a line holds `op`, `input` and an optional `id`",
-                crate::redact::excerpt(&e.to_string(), MAX_DETAIL_BYTES)
-            )),
-            _ => not_json(e),
-        })?;
-        let Some(op) = line.op else {
-            return Err(invalid(format!("the line has no `op`; expected one of {}", OPS.join(", "))));
+        let (value, duplicate) = decode::parse(text).map_err(|e| invalid(not_json("the line", &e)))?;
+        let Value::Object(mut line) = value else {
+            return Err(invalid(format!("the line must be a JSON object, not {}", kind(&value))));
         };
-        Ok(Line { call: Call::from_raw(&op, line.input)?, id: line.id })
-    }
-}
-
-/// A call's input before decoding: a parsed value, or the raw text of one.
-trait Input<'de>: Sized {
-    /// What kind of JSON value it is, for messages ("an object", "null", …).
-    fn kind(&self) -> &'static str;
-    /// Decodes it, tracking the path to a failure.
-    fn decode<T: serde::Deserialize<'de>>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>>;
-}
-
-impl<'de> Input<'de> for Value {
-    fn kind(&self) -> &'static str {
-        kind(self)
-    }
-
-    fn decode<T: serde::Deserialize<'de>>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-        serde_path_to_error::deserialize(self)
-    }
-}
-
-impl<'de> Input<'de> for &'de RawValue {
-    fn kind(&self) -> &'static str {
-        // A RawValue is valid JSON with no leading whitespace, so its first byte says its kind.
-        kind_of_first(self.get().as_bytes()[0])
-    }
-
-    fn decode<T: serde::Deserialize<'de>>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(self.get()))
-    }
-}
-
-/// Decodes the input of `op` into the call.
-fn build<'de>(op: &str, input: Option<impl Input<'de>>) -> Result<Call, PolicyError> {
-    fn decode<'de, T: serde::Deserialize<'de>>(op: &str, input: Option<impl Input<'de>>) -> Result<T, PolicyError> {
-        let input = input.ok_or_else(|| invalid(format!("{op} needs an `input` object")))?;
-        if input.kind() != "an object" {
-            return Err(invalid(format!("input of {op} must be an object, not {}", input.kind())));
+        // A key given twice outside `input` is the line's problem; inside, the input's.
+        let (in_input, duplicate) = match duplicate {
+            Some(d) if d.path.0.first() == Some(&decode::Step::Key("input".to_owned())) => {
+                (Some(decode::Problem { path: decode::Path(d.path.0[1..].to_vec()), what: d.what }), None)
+            }
+            other => (None, other),
+        };
+        if let Some(duplicate) = duplicate {
+            let at = if duplicate.path.0.is_empty() { String::new() } else { format!(" at `{}`", duplicate.path) };
+            return Err(invalid(format!("the line{at} has a {}", duplicate.what)));
         }
-        input.decode().map_err(|e| {
-            let at = match e.path().to_string() {
-                top if top == "." => String::new(),
-                path => format!(" at `{}`", crate::redact::short(&path)),
-            };
-            // serde names the offending value (an unknown variant, a wrong-typed string):
-            // redacted, and bounded however long the value was.
-            let why = e.inner().to_string();
-            // The position is within the input, not the line; the path says where instead.
-            let position = format!(" at line {} column {}", e.inner().line(), e.inner().column());
-            let why = match why.strip_suffix(&position).unwrap_or(&why) {
-                // serde_json's word for an enum given as neither a string nor an object.
-                "expected value" => "invalid type: expected a string naming one of its values".to_owned(),
-                why => crate::redact::excerpt(why, MAX_DETAIL_BYTES),
-            };
-            invalid(format!("input of {op}{at}: {why}"))
+        if let Some(extra) = line.keys().filter(|k| !["op", "input", "id"].contains(&k.as_str())).min() {
+            return Err(invalid(format!(
+                "the line has an unknown field {}; a line holds `op`, `input` and an optional `id`",
+                decode::quoted(extra)
+            )));
+        }
+        let op = match line.remove("op") {
+            Some(Value::String(op)) => op,
+            Some(other) => return Err(invalid(format!("`op` must be a string, not {}", kind(&other)))),
+            None => return Err(invalid(format!("the line has no `op`; expected one of {}", OPS.join(", ")))),
+        };
+        Ok(Line { call: build(&op, line.remove("input"), in_input)?, id: line.remove("id") })
+    }
+}
+
+/// serde_json's account of text that is not JSON; nesting past [`MAX_DEPTH`] is named in words
+/// that do not depend on the parser.
+fn not_json(what: &str, error: &serde_json::Error) -> String {
+    if error.to_string().starts_with("recursion limit exceeded") {
+        return format!("{what} nests deeper than {MAX_DEPTH} levels");
+    }
+    format!("{what} is not JSON: {error}")
+}
+
+/// The deepest nesting a line may have, in arrays and objects: serde_json's limit, which the
+/// Node host applies too.
+pub const MAX_DEPTH: usize = 127;
+
+/// Decodes the input of `op` into the call: a key given twice first, then the strict checks of
+/// [`crate::decode`], then serde (which can no longer fail).
+fn build(op: &str, input: Option<Value>, duplicate: Option<decode::Duplicate>) -> Result<Call, PolicyError> {
+    fn decode_as<T: serde::de::DeserializeOwned>(
+        op: &str,
+        record: &str,
+        input: Option<Value>,
+        duplicate: Option<decode::Duplicate>,
+    ) -> Result<T, PolicyError> {
+        let problem = |p: decode::Problem| {
+            let at = if p.path.0.is_empty() { String::new() } else { format!(" at `{}`", p.path) };
+            invalid(format!("input of {op}{at}: {}", p.what))
+        };
+        let mut input = input.ok_or_else(|| invalid(format!("{op} needs an `input` object")))?;
+        if !input.is_object() {
+            return Err(invalid(format!("input of {op} must be an object, not {}", kind(&input))));
+        }
+        if let Some(duplicate) = duplicate {
+            return Err(problem(duplicate));
+        }
+        decode::normalize(&mut input);
+        decode::check(&input, record, &mut Vec::new()).map_err(problem)?;
+        serde_json::from_value(input).map_err(|e| {
+            // The checks above and the vocabulary's serde attributes disagree: a bug, named.
+            debug_assert!(false, "decode::check passed what serde refuses: {e}");
+            invalid(format!("input of {op}: {}", crate::redact::excerpt(&e.to_string(), 512)))
         })
     }
-    /// `policy-info` takes nothing: no input, `null`, or `{}`.
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct NoInput {}
-
     match op {
-        "resolve-endpoint" => decode(op, input).map(Call::ResolveEndpoint),
-        "filter-fallbacks" => decode(op, input).map(Call::FilterFallbacks),
-        "classify-error" => decode(op, input).map(Call::ClassifyError),
+        "resolve-endpoint" => decode_as(op, "endpoint-request", input, duplicate).map(Call::ResolveEndpoint),
+        "filter-fallbacks" => decode_as(op, "fallback-request", input, duplicate).map(Call::FilterFallbacks),
+        "classify-error" => decode_as(op, "provider-failure", input, duplicate).map(Call::ClassifyError),
         "policy-info" => match input {
-            Some(input) if input.kind() != "null" => match input.decode::<NoInput>() {
-                Ok(NoInput {}) => Ok(Call::PolicyInfo),
-                Err(_) => Err(invalid("policy-info takes no input".to_owned())),
-            },
-            _ => Ok(Call::PolicyInfo),
+            None | Some(Value::Null) => Ok(Call::PolicyInfo),
+            Some(Value::Object(map)) if map.is_empty() => Ok(Call::PolicyInfo),
+            Some(_) => Err(invalid("policy-info takes no input".to_owned())),
         },
-        other => {
-            Err(invalid(format!("unknown op `{}`; expected one of {}", crate::redact::short(other), OPS.join(", "))))
-        }
+        other => Err(invalid(format!("unknown op {}; expected one of {}", decode::quoted(other), OPS.join(", ")))),
     }
 }
 
@@ -332,18 +299,6 @@ fn invalid(message: String) -> PolicyError {
     PolicyError::new(PolicyErrorCode::InvalidInput, message)
 }
 
-/// The kind of the JSON value that starts with `byte`.
-fn kind_of_first(byte: u8) -> &'static str {
-    match byte {
-        b'{' => "an object",
-        b'[' => "an array",
-        b'"' => "a string",
-        b't' | b'f' => "a boolean",
-        b'n' => "null",
-        _ => "a number",
-    }
-}
-
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -372,52 +327,68 @@ mod tests {
 
     #[test]
     fn malformed_lines_name_their_problem() {
-        assert!(error_of(b"").contains("empty"));
-        assert!(error_of(b"{\"op\":").contains("not JSON"));
-        assert!(error_of(b"\xff\xfe").contains("not UTF-8"));
-        assert!(error_of(b"[1]").contains("must be a JSON object, not an array"));
-        assert!(error_of(br#"["policy-info"]"#).contains("must be a JSON object"));
-        assert!(error_of(br#"{"op":"policy-info","op":"classify-error"}"#).contains("duplicate field `op`"));
-        assert!(
-            error_of(br#"{"op":"classify-error","input":{"status":200,"status":429}}"#)
-                .contains("duplicate field `status`")
-        );
-        assert!(error_of(br#"{"op":5}"#).contains("expected a string"));
-        assert!(error_of(br#"{"op":"policy-info"} x"#).contains("not JSON: trailing characters"));
-        assert!(error_of(br#"{"op":"classify-error","input":"x"}"#).contains("must be an object, not a string"));
-        assert!(error_of(br#"{"op":"classify-error","input":null}"#).contains("must be an object, not null"));
-        assert!(error_of(br#"{"op":"classify-error"}"#).contains("needs an `input` object"));
-        assert!(error_of(br#"{"input":{}}"#).contains("no `op`"));
-        assert!(error_of(br#"{"op":"resolve"}"#).contains("unknown op `resolve`"));
-        assert!(error_of(br#"{"op":"policy-info","extra":1}"#).contains("unknown field `extra`"));
-        assert!(
-            error_of(br#"{"op":"resolve-endpoint","input":{"model":"gpt-5.5"}}"#)
-                .contains("missing field `capability`")
-        );
-        assert!(
-            error_of(br#"{"op":"resolve-endpoint","input":{"model":"x","capability":"chatt"}}"#)
-                .contains("unknown variant `chatt`")
-        );
-        assert!(
-            error_of(br#"{"op":"resolve-endpoint","input":{"model":"x","capability":"chat","base_url":1}}"#)
-                .contains("unknown field `base_url`")
-        );
-        // Deep nesting never overflows the stack: skipped iteratively, or cut at serde_json's
-        // recursion limit where it is decoded.
-        let (open, close) = ("[".repeat(1_000_000), "]".repeat(1_000_000));
-        for (deep, needle) in [
-            (format!("{open}{close}"), "not an array"),
-            (format!(r#"{{"op":"classify-error","input":{open}{close}}}"#), "must be an object, not an array"),
+        for (line, needle) in [
+            (&b""[..], "the line is empty"),
+            (b"{\"op\":", "the line is not JSON: EOF"),
+            (b"\xff\xfe", "the line is not UTF-8 (invalid byte at offset 0)"),
+            (b"[1]", "the line must be a JSON object, not an array"),
+            (br#"["policy-info"]"#, "the line must be a JSON object, not an array"),
+            (br#"{"op":"policy-info","op":"classify-error"}"#, "the line has a duplicate field `op`"),
+            (br#"{"op":"policy-info","id":{"a":1,"a":2}}"#, "the line at `id` has a duplicate field `a`"),
             (
-                format!(r#"{{"op":"classify-error","input":{{"body":{open}{close}}}}}"#),
-                "at `body`: invalid type: sequence",
+                br#"{"op":"classify-error","input":{"status":200,"status":429}}"#,
+                "input of classify-error: duplicate field `status`",
             ),
-            (format!(r#"{{"op":"classify-error","input":{{"body":{}}}}}"#, "{\"a\":".repeat(100_000)), "not JSON"),
-            (format!(r#"{{"op":"policy-info","id":{open}{close}}}"#), "recursion limit"),
+            (br#"{"op":5}"#, "`op` must be a string, not a number"),
+            (br#"{"op":"policy-info"} x"#, "the line is not JSON: trailing characters"),
+            (br#"{"op":"classify-error","input":"x"}"#, "input of classify-error must be an object, not a string"),
+            (br#"{"op":"classify-error","input":null}"#, "must be an object, not null"),
+            (br#"{"op":"classify-error"}"#, "classify-error needs an `input` object"),
+            (br#"{"input":{}}"#, "the line has no `op`"),
+            (br#"{"op":"resolve"}"#, "unknown op `resolve`"),
+            (br#"{"op":"policy-info","extra":1}"#, "the line has an unknown field `extra`"),
+            (br#"{"op":"policy-info","input":[]}"#, "policy-info takes no input"),
+            (br#"{"op":"resolve-endpoint","input":{"model":"gpt-5.5"}}"#, "missing field `capability`"),
+            (
+                br#"{"op":"resolve-endpoint","input":{"model":"x","capability":"chatt"}}"#,
+                "at `capability`: unknown value `chatt`; expected one of `chat`, `image-generate`",
+            ),
+            (
+                br#"{"op":"resolve-endpoint","input":{"model":"x","capability":{"chat":null}}}"#,
+                "at `capability`: expected one of `chat`",
+            ),
+            (
+                br#"{"op":"resolve-endpoint","input":{"model":"x","capability":"chat","credentials":[["k","openai","api-key","api"]]}}"#,
+                "at `credentials[0]`: expected an object, not an array",
+            ),
+            (
+                br#"{"op":"resolve-endpoint","input":{"model":"x","capability":"chat","base_url":1}}"#,
+                "input of resolve-endpoint: unknown field `base_url`; expected one of `model`, `capability`",
+            ),
+            (br#"{"op":"classify-error","input":{"status":5.5}}"#, "at `status`: expected an integer from 0 to 65535, not a fractional number"),
+            (br#"{"op":"classify-error","input":{"now-ms":1e300}}"#, "not a number beyond 2^53"),
+            (br#"{"op":"classify-error","input":{"headers":[["a","b","c"]]}}"#, "at `headers[0]`: expected an array of 2 items, not an array of 3"),
+        ] {
+            let e = error_of(line);
+            assert!(e.contains(needle), "{}: {e}", String::from_utf8_lossy(line));
+        }
+        // `5.0` is the integer 5, as in JavaScript.
+        assert!(Line::parse(br#"{"op":"classify-error","input":{"status":429.0}}"#).is_ok());
+        // Deep nesting never overflows the stack: serde_json cuts it past 127 levels.
+        let (open, close) = ("[".repeat(1_000_000), "]".repeat(1_000_000));
+        for deep in [
+            format!("{open}{close}"),
+            format!(r#"{{"op":"classify-error","input":{open}{close}}}"#),
+            format!(r#"{{"op":"classify-error","input":{{"body":{}}}}}"#, "{\"a\":".repeat(100_000)),
+            format!(r#"{{"op":"policy-info","id":{open}{close}}}"#),
         ] {
             let e = error_of(deep.as_bytes());
-            assert!(e.contains(needle), "{}: {e}", &deep[..40]);
+            assert!(e.contains("nests deeper than 127 levels"), "{}: {e}", &deep[..40]);
         }
+        let at_limit =
+            |depth: usize| format!(r#"{{"op":"policy-info","id":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
+        assert!(Line::parse(at_limit(MAX_DEPTH - 1).as_bytes()).is_ok(), "the line object and 126 arrays");
+        assert!(error_of(at_limit(MAX_DEPTH).as_bytes()).contains("nests deeper"));
     }
 
     #[test]

@@ -17,9 +17,7 @@ pub fn run(router: &dyn Router, op: &str, args: OneShot) -> Result<ExitCode, Str
             text
         }
     };
-    let input: &serde_json::value::RawValue =
-        serde_json::from_str(&text).map_err(|e| format!("the {op} input is not JSON: {e}"))?;
-    let call = Call::from_raw(op, Some(input)).map_err(|e| e.message)?;
+    let call = Call::from_text(op, &text).map_err(|e| e.message)?;
     let answer = router.call(&call);
     if args.json_output {
         let json = match &answer {

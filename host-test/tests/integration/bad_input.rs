@@ -52,7 +52,7 @@ fn lines() -> Vec<(&'static str, Vec<u8>, Want)> {
         (
             "an unknown enum value",
             br#"{"op":"resolve-endpoint","input":{"model":"gpt-5.5","capability":"teleport"}}"#.to_vec(),
-            Want::Invalid("unknown variant `teleport`"),
+            Want::Invalid("at `capability`: unknown value `teleport`"),
         ),
         (
             "a missing field",
@@ -62,12 +62,12 @@ fn lines() -> Vec<(&'static str, Vec<u8>, Want)> {
         (
             "an array nested a million deep",
             format!("{}{}", "[".repeat(MIB), "]".repeat(MIB)).into_bytes(),
-            Want::Invalid("not an array"),
+            Want::Invalid("the line nests deeper than 127 levels"),
         ),
         (
             "an id nested a million deep",
             format!(r#"{{"op":"policy-info","id":{}{}}}"#, "[".repeat(MIB), "]".repeat(MIB)).into_bytes(),
-            Want::Invalid("recursion limit"),
+            Want::Invalid("the line nests deeper than 127 levels"),
         ),
         ("a 16 MiB classify-error line", rate_limit_16mib.into_bytes(), Want::Ok("reason", "rate-limited")),
         ("a 16 MiB line of garbage", vec![b'x'; 16 * MIB], Want::Invalid("not JSON")),

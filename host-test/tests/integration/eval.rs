@@ -29,7 +29,7 @@ fn malformed_lines_get_invalid_input_and_the_stream_goes_on() {
     assert_eq!(answers[0]["id"], 1);
     assert_eq!(answers[0]["ok"]["contract"], "0.1.0");
     for (at, needle) in
-        [(1, "line 2: the line is not JSON"), (2, "not UTF-8"), (3, "empty"), (4, "unknown variant `teleport`")]
+        [(1, "line 2: the line is not JSON"), (2, "not UTF-8"), (3, "empty"), (4, "unknown value `teleport`")]
     {
         assert_eq!(answers[at]["err"]["code"], "invalid-input", "{}", answers[at]);
         assert!(answers[at]["err"]["message"].as_str().unwrap().contains(needle), "{}", answers[at]);
