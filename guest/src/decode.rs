@@ -50,7 +50,7 @@ impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (at, step) in self.0.iter().enumerate() {
             match step {
-                Step::Key(key) if at == 0 => f.write_str(&plain_or_redacted(key))?,
+                Step::Key(key) if at == 0 => f.write_str(plain_or_redacted(key))?,
                 Step::Key(key) => write!(f, ".{}", plain_or_redacted(key))?,
                 Step::Index(index) => write!(f, "[{index}]")?,
             }
