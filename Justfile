@@ -39,3 +39,13 @@ fuzz-all seconds="1800":
     just fuzz resolve_endpoint {{seconds}}
     just fuzz filter_fallbacks {{seconds}}
     just fuzz eval_lines {{seconds}}
+
+# The Node host's tests: every vector through jco, and the byte-for-byte diff with wasmtime.
+node-test:
+    cargo build -p route-policy
+    cd host-test/node && npm ci --no-audit --no-fund && npm test
+
+# The Node host's latency per op, beside `just bench`'s wasmtime figures.
+node-bench:
+    cargo build --release -p route-policy
+    target/release/route-policy bench --inputs | node host-test/node/bench.mjs

@@ -10,7 +10,7 @@ use crate::types::{
     Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, PolicyIdentity,
     ProviderFailure, Verdict,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The operations, by their WIT names.
 pub const OPS: [&str; 4] = ["resolve-endpoint", "filter-fallbacks", "classify-error", "policy-info"];
@@ -282,14 +282,13 @@ pub fn err(code: &str, message: &str) -> Value {
     json!({ "err": { "code": code, "message": message } })
 }
 
-/// Adds the caller's `id` to an answer, first.
+/// Adds the caller's `id` to an answer. Keys print in code-point order, as every object this
+/// crate writes (`{"err": …, "id": …}`, `{"id": …, "ok": …}`); the Node host writes the same.
 pub fn with_id(answer: Value, id: Option<&Value>) -> Value {
     match (answer, id) {
-        (Value::Object(fields), Some(id)) => {
-            let mut out = Map::with_capacity(fields.len() + 1);
-            out.insert("id".to_owned(), id.clone());
-            out.extend(fields);
-            Value::Object(out)
+        (Value::Object(mut fields), Some(id)) => {
+            fields.insert("id".to_owned(), id.clone());
+            Value::Object(fields)
         }
         (answer, _) => answer,
     }

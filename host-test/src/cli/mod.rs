@@ -72,6 +72,9 @@ pub enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print the benchmark's requests as eval lines (for other hosts' benchmarks) and stop.
+        #[arg(long)]
+        inputs: bool,
     },
     /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
     Keygen {
@@ -135,7 +138,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
         Command::Inspect => inspect(&cli.engine, &engine),
         Command::Serve(args) => serve::run(engine, cli.engine.component, args),
-        Command::Bench { json } => bench(&engine, json),
+        Command::Bench { inputs: true, .. } => {
+            for (op, call) in crate::bench::inputs() {
+                println!("{}", serde_json::json!({"op": op, "input": call.input()}));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { json, .. } => bench(&engine, json),
         Command::Keygen { .. } | Command::Sign { .. } => unreachable!("answered above"),
     }
 }
