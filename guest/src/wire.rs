@@ -85,18 +85,31 @@ impl Call {
     }
 }
 
+/// A line refused: why, and the line's `id` when it had one, so that a refusal can be matched to
+/// its request like any answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineError {
+    pub error: PolicyError,
+    pub id: Option<Value>,
+}
+
 impl Line {
     /// Parses one line of JSON Lines input: `{"op": …, "input": …, "id": …}`.
-    pub fn parse(bytes: &[u8]) -> Result<Line, PolicyError> {
+    pub fn parse(bytes: &[u8]) -> Result<Line, LineError> {
+        let refuse = |message: String| LineError { error: invalid(message), id: None };
         let text = std::str::from_utf8(bytes)
-            .map_err(|e| invalid(format!("the line is not UTF-8 (invalid byte at offset {})", e.valid_up_to())))?;
+            .map_err(|e| refuse(format!("the line is not UTF-8 (invalid byte at offset {})", e.valid_up_to())))?;
         if text.trim().is_empty() {
-            return Err(invalid("the line is empty; each line holds one JSON request".to_owned()));
+            return Err(refuse("the line is empty; each line holds one JSON request".to_owned()));
         }
-        let (value, duplicate) = decode::parse(text).map_err(|e| invalid(not_json("the line", &e)))?;
+        let (value, duplicate) = decode::parse(text).map_err(|e| refuse(not_json("the line", &e)))?;
         let Value::Object(mut line) = value else {
-            return Err(invalid(format!("the line must be a JSON object, not {}", kind(&value))));
+            return Err(refuse(format!("the line must be a JSON object, not {}", kind(&value))));
         };
+        // From here on a refusal carries the line's `id`, unless the `id` itself is given twice.
+        let id_twice = duplicate.as_ref().is_some_and(|d| d.path.0.is_empty() && d.what == "duplicate field `id`");
+        let id = if id_twice { None } else { line.remove("id") };
+        let refuse = |error: PolicyError| LineError { error, id: id.clone() };
         // A key given twice outside `input` is the line's problem; inside, the input's.
         let (in_input, duplicate) = match duplicate {
             Some(d) if d.path.0.first() == Some(&decode::Step::Key("input".to_owned())) => {
@@ -106,20 +119,25 @@ impl Line {
         };
         if let Some(duplicate) = duplicate {
             let at = if duplicate.path.0.is_empty() { String::new() } else { format!(" at `{}`", duplicate.path) };
-            return Err(invalid(format!("the line{at} has a {}", duplicate.what)));
+            return Err(refuse(invalid(format!("the line{at} has a {}", duplicate.what))));
         }
         if let Some(extra) = line.keys().filter(|k| !["op", "input", "id"].contains(&k.as_str())).min() {
-            return Err(invalid(format!(
+            return Err(refuse(invalid(format!(
                 "the line has an unknown field {}; a line holds `op`, `input` and an optional `id`",
                 decode::quoted(extra)
-            )));
+            ))));
         }
         let op = match line.remove("op") {
             Some(Value::String(op)) => op,
-            Some(other) => return Err(invalid(format!("`op` must be a string, not {}", kind(&other)))),
-            None => return Err(invalid(format!("the line has no `op`; expected one of {}", OPS.join(", ")))),
+            Some(other) => return Err(refuse(invalid(format!("`op` must be a string, not {}", kind(&other))))),
+            None => {
+                return Err(refuse(invalid(format!("the line has no `op`; expected one of {}", OPS.join(", ")))));
+            }
         };
-        Ok(Line { call: build(&op, line.remove("input"), in_input)?, id: line.remove("id") })
+        match build(&op, line.remove("input"), in_input) {
+            Ok(call) => Ok(Line { call, id }),
+            Err(error) => Err(refuse(error)),
+        }
     }
 }
 
@@ -233,7 +251,10 @@ pub fn stream(
             let bytes = line.strip_suffix(b"\r").unwrap_or(&line);
             match Line::parse(bytes) {
                 Ok(parsed) => with_id(answer(&parsed.call), parsed.id.as_ref()),
-                Err(error) => err(error.code.as_str(), &format!("line {number}: {}", error.message)),
+                Err(refused) => with_id(
+                    err(refused.error.code.as_str(), &format!("line {number}: {}", refused.error.message)),
+                    refused.id.as_ref(),
+                ),
             }
         };
         serde_json::to_writer(&mut output, &answer)?;
@@ -319,7 +340,7 @@ mod tests {
     use super::*;
 
     fn error_of(line: &[u8]) -> String {
-        let e = Line::parse(line).unwrap_err();
+        let e = Line::parse(line).unwrap_err().error;
         assert_eq!(e.code, PolicyErrorCode::InvalidInput);
         e.message
     }
@@ -397,6 +418,14 @@ mod tests {
         assert_eq!(answer["id"], 7);
         let line = Line::parse(br#"{"id":null,"op":"policy-info","input":{}}"#).unwrap();
         assert_eq!(line.id, Some(Value::Null), "an explicit null id is echoed");
+        // A refused line keeps its id, unless the id is what is wrong.
+        let refused = Line::parse(br#"{"id":"r1","op":"classify-error","input":{"status":"x"}}"#).unwrap_err();
+        assert_eq!(refused.id, Some(Value::from("r1")));
+        assert_eq!(Line::parse(br#"{"id":1,"id":2,"op":"policy-info"}"#).unwrap_err().id, None);
+        assert_eq!(
+            Line::parse(br#"{"id":1,"op":"policy-info","x":{"a":1,"a":2}}"#).unwrap_err().id,
+            Some(Value::from(1))
+        );
         assert_eq!(answer["ok"]["contract"], crate::rules::CONTRACT);
     }
 }

@@ -37,7 +37,7 @@ export async function stream(policy, input, write) {
       return answerLine(await policy.answer(call), id);
     } catch (e) {
       if (!(e instanceof InvalidInput)) throw e;
-      return answerLine({ err: { code: e.code, message: `line ${number}: ${e.message}` } });
+      return answerLine({ err: { code: e.code, message: `line ${number}: ${e.message}` } }, e.id);
     }
   };
   const take = () => {

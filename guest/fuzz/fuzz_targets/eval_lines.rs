@@ -45,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!String::from_utf8_lossy(answer).contains(PLANTED_CORE), "a secret in {shown}");
                 }
             }
-            _ => {
+            refused => {
+                if let Some(Err(refused)) = refused {
+                    assert_eq!(fields.get("id"), refused.id.as_ref(), "a refusal keeps the line's id: {shown}");
+                }
                 assert_eq!(shown["err"]["code"], "invalid-input", "{shown}");
                 let message = shown["err"]["message"].as_str().unwrap();
                 assert!(message.starts_with(&format!("line {} ", number + 1)) || message.starts_with(&format!("line {}:", number + 1)), "{message}");

@@ -36,12 +36,13 @@ export const MAX_DEPTH = 127;
 
 const REDACTED = '[redacted]';
 
-/** A request that cannot be decoded: an `invalid-input` answer. */
+/** A request that cannot be decoded: an `invalid-input` answer, with the line's `id` if known. */
 export class InvalidInput extends Error {
-  constructor(message) {
+  constructor(message, id = undefined) {
     super(message);
     this.name = 'InvalidInput';
     this.code = 'invalid-input';
+    this.id = id;
   }
 }
 
@@ -384,22 +385,31 @@ export function parseLine(bytes) {
   }
   if (!finite(line)) throw new InvalidInput('the line is not JSON: number out of range');
   if (kind(line) !== 'an object') throw new InvalidInput(`the line must be a JSON object, not ${kind(line)}`);
+  // From here on a refusal carries the line's `id`, unless the `id` itself is given twice.
+  const idTwice = scanned.duplicate?.path.length === 0 && scanned.duplicate.what === 'duplicate field `id`';
+  const id = !idTwice && Object.hasOwn(line, 'id') ? line.id : undefined;
+  const refuse = (message) => new InvalidInput(message, id);
   let inInput = null;
   const duplicate = scanned.duplicate;
   if (duplicate && duplicate.path[0] === 'input') {
     inInput = { path: duplicate.path.slice(1), what: duplicate.what };
   } else if (duplicate) {
     const at = duplicate.path.length ? ` at \`${pathText(duplicate.path)}\`` : '';
-    throw new InvalidInput(`the line${at} has a ${duplicate.what}`);
+    throw refuse(`the line${at} has a ${duplicate.what}`);
   }
   const extra = Object.keys(line)
     .filter((k) => !['op', 'input', 'id'].includes(k))
     .sort(byCodePoint)[0];
   if (extra !== undefined) {
-    throw new InvalidInput(`the line has an unknown field ${quoted(extra)}; a line holds \`op\`, \`input\` and an optional \`id\``);
+    throw refuse(`the line has an unknown field ${quoted(extra)}; a line holds \`op\`, \`input\` and an optional \`id\``);
   }
-  if (!Object.hasOwn(line, 'op')) throw new InvalidInput(`the line has no \`op\`; expected one of ${OPS.join(', ')}`);
-  if (typeof line.op !== 'string') throw new InvalidInput(`\`op\` must be a string, not ${kind(line.op)}`);
-  const call = decodeCall(line.op, Object.hasOwn(line, 'input') ? line.input : undefined, inInput);
-  return { call, id: Object.hasOwn(line, 'id') ? line.id : undefined };
+  if (!Object.hasOwn(line, 'op')) throw refuse(`the line has no \`op\`; expected one of ${OPS.join(', ')}`);
+  if (typeof line.op !== 'string') throw refuse(`\`op\` must be a string, not ${kind(line.op)}`);
+  let call;
+  try {
+    call = decodeCall(line.op, Object.hasOwn(line, 'input') ? line.input : undefined, inInput);
+  } catch (e) {
+    throw e instanceof InvalidInput ? refuse(e.message) : e;
+  }
+  return { call, id };
 }
