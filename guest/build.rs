@@ -200,52 +200,56 @@ fn wit_package_version(wit: &str) -> String {
         .expect("the WIT names its package with a version")
 }
 
-/// Every `enum name { a, b, … }` of the WIT, comments removed.
-fn wit_enums(wit: &str) -> BTreeMap<String, Vec<String>> {
+/// Every `KEYWORD name { body }` item of the WIT, comments removed: `(name, body)`.
+fn wit_items(wit: &str, keyword: &str) -> Vec<(String, String)> {
     let code: String = wit.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-    let mut enums = BTreeMap::new();
+    let mut items = Vec::new();
     let mut rest = code.as_str();
-    while let Some(at) = rest.find("enum ") {
-        rest = &rest[at + 5..];
-        let (name, body) = rest.split_once('{').expect("an enum has a body");
-        let (body, after) = body.split_once('}').expect("an enum body closes");
-        let cases = body.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
-        enums.insert(name.trim().to_owned(), cases);
+    while let Some(at) = rest.find(&format!("{keyword} ")) {
+        rest = &rest[at + keyword.len() + 1..];
+        let (name, body) = rest.split_once('{').unwrap_or_else(|| panic!("a WIT {keyword} has a body"));
+        let (body, after) = body.split_once('}').unwrap_or_else(|| panic!("a WIT {keyword} body closes"));
+        items.push((name.trim().to_owned(), body.to_owned()));
         rest = after;
     }
-    enums
+    items
 }
 
-/// Every `record name { field: type, … }` of the WIT, fields in order, comments removed.
+/// Every `enum name { a, b, … }` of the WIT.
+fn wit_enums(wit: &str) -> BTreeMap<String, Vec<String>> {
+    wit_items(wit, "enum")
+        .into_iter()
+        .map(|(name, body)| {
+            (name, body.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
+        })
+        .collect()
+}
+
+/// Every `record name { field: type, … }` of the WIT, fields in order.
 fn wit_records(wit: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let code: String = wit.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-    let mut records = Vec::new();
-    let mut rest = code.as_str();
-    while let Some(at) = rest.find("record ") {
-        rest = &rest[at + 7..];
-        let (name, body) = rest.split_once('{').expect("a record has a body");
-        let (body, after) = body.split_once('}').expect("a record body closes");
-        // Fields are separated by commas outside angle brackets (`tuple<string, string>`).
-        let (mut fields, mut depth, mut field) = (Vec::new(), 0, String::new());
-        for c in body.chars().chain(std::iter::once(',')) {
-            match c {
-                '<' => depth += 1,
-                '>' => depth -= 1,
-                ',' if depth == 0 => {
-                    if let Some((name, ty)) = field.split_once(':') {
-                        fields.push((name.trim().to_owned(), ty.split_whitespace().collect::<Vec<_>>().join(" ")));
+    wit_items(wit, "record")
+        .into_iter()
+        .map(|(name, body)| {
+            // Fields are separated by commas outside angle brackets (`tuple<string, string>`).
+            let (mut fields, mut depth, mut field) = (Vec::new(), 0, String::new());
+            for c in body.chars().chain(std::iter::once(',')) {
+                match c {
+                    '<' => depth += 1,
+                    '>' => depth -= 1,
+                    ',' if depth == 0 => {
+                        if let Some((name, ty)) = field.split_once(':') {
+                            fields.push((name.trim().to_owned(), ty.split_whitespace().collect::<Vec<_>>().join(" ")));
+                        }
+                        field.clear();
+                        continue;
                     }
-                    field.clear();
-                    continue;
+                    _ => {}
                 }
-                _ => {}
+                field.push(c);
             }
-            field.push(c);
-        }
-        records.push((name.trim().to_owned(), fields));
-        rest = after;
-    }
-    records
+            (name, fields)
+        })
+        .collect()
 }
 
 fn check_ids(
