@@ -418,6 +418,15 @@ mod tests {
         assert_eq!(answer["id"], 7);
         let line = Line::parse(br#"{"id":null,"op":"policy-info","input":{}}"#).unwrap();
         assert_eq!(line.id, Some(Value::Null), "an explicit null id is echoed");
+        // An id is echoed as the number it is: parsing is correctly rounded (serde_json's
+        // `float_roundtrip`), so the echo reads back as the same number (found by fuzzing).
+        for id in ["9.88888888888889e39", "0.1", "123456.789e-300", "-0.0"] {
+            let line = Line::parse(format!(r#"{{"id":{id},"op":"policy-info"}}"#).as_bytes()).unwrap();
+            let echoed = with_id(line.call.run_native().to_json(), line.id.as_ref()).to_string();
+            let again: Value = serde_json::from_str(&echoed).unwrap();
+            assert_eq!(again["id"], line.id.clone().unwrap(), "{id} echoed as {echoed}");
+            assert_eq!(again["id"].as_f64(), id.parse::<f64>().ok(), "{id}");
+        }
         // A refused line keeps its id, unless the id is what is wrong.
         let refused = Line::parse(br#"{"id":"r1","op":"classify-error","input":{"status":"x"}}"#).unwrap_err();
         assert_eq!(refused.id, Some(Value::from("r1")));

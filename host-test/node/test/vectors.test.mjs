@@ -64,6 +64,12 @@ function lines() {
     '{"op":"resolve-endpoint","input":null}',
     '{"op":"resolve-endpoint","input":"x"}',
     '{"id":null,"op":"policy-info"}',
+    // Numeric ids read back as the numbers they are (both parsers round correctly).
+    '{"id":9.88888888888889e39,"op":"policy-info"}',
+    '{"id":0.1,"op":"policy-info"}',
+    '{"id":1.5e-7,"op":"policy-info"}',
+    '{"id":1e300,"op":"policy-info"}',
+    '{"id":-0.0,"op":"policy-info"}',
     '{"id":"r1","op":"classify-error","input":{"status":"x"}}',
     '{"id":1,"id":2,"op":"policy-info"}',
     '{"id":5,"op":"nope"}',
