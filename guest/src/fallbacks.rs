@@ -73,7 +73,54 @@ pub fn filter_fallbacks(request: &FallbackRequest) -> Result<FallbackPlan, Polic
 /// A dropped ref, as written; a ref shaped like a secret is redacted, since the plan ends up in
 /// the host's logs.
 fn drop(written: &str, reason: DropReason, detail: String) -> Dropped {
-    Dropped { model: redact::text(written).into_owned(), reason, detail }
+    Dropped { model: shown_dropped(written), reason, detail }
+}
+
+/// How a plan shows a dropped ref: [`redact::text`] of it. A candidate's `requested` is the ref
+/// exactly as written (it passed the identifier checks of a model ref), so that the host can
+/// match it to its configuration.
+pub fn shown_dropped(written: &str) -> String {
+    redact::text(written).into_owned()
+}
+
+/// A ref a plan does not account for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unaccounted {
+    /// An answered ref that is no ref of the request (or one too many times).
+    Invented(String),
+    /// A ref of the request that is neither a candidate nor dropped.
+    Lost(String),
+}
+
+/// Whether every ref of the request is a candidate (as written) or dropped (as
+/// [`shown_dropped`]), exactly once: the accounting the property tests, the fuzz targets and the
+/// host's guard hold a plan to.
+pub fn accounting(request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Unaccounted> {
+    let mut refs: Vec<&str> = std::iter::once(request.primary.as_str())
+        .chain(request.fallbacks.iter().map(String::as_str))
+        .chain(request.explicit_override.as_deref())
+        .collect();
+    // Candidates first: they match exactly, so a drop of an equal ref cannot take their place.
+    for candidate in &plan.candidates {
+        match refs.iter().position(|r| *r == candidate.requested) {
+            Some(at) => {
+                refs.remove(at);
+            }
+            None => return Err(Unaccounted::Invented(candidate.requested.clone())),
+        }
+    }
+    for dropped in &plan.dropped {
+        match refs.iter().position(|r| shown_dropped(r) == dropped.model) {
+            Some(at) => {
+                refs.remove(at);
+            }
+            None => return Err(Unaccounted::Invented(dropped.model.clone())),
+        }
+    }
+    match refs.first() {
+        Some(lost) => Err(Unaccounted::Lost(shown_dropped(lost))),
+        None => Ok(()),
+    }
 }
 
 struct Planner<'a> {

@@ -5,7 +5,7 @@ use crate::types::{
     Action, BaseUrlClass, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode,
     ProviderFailure, Transport, Verdict,
 };
-use crate::{redact, resolve_endpoint, rules};
+use crate::{resolve_endpoint, rules};
 
 /// A secret for planting in inputs: shaped like an OpenAI project key, with a distinctive core
 /// that must never appear in an answer.
@@ -87,20 +87,14 @@ pub fn endpoint(request: &EndpointRequest, answer: &Result<crate::types::Endpoin
 /// each candidate routes as `resolve-endpoint` answers.
 pub fn plan(request: &FallbackRequest, answer: &Result<FallbackPlan, PolicyError>) -> Result<(), String> {
     let Ok(plan) = answer else { return Ok(()) };
-    let mut refs: Vec<String> = std::iter::once(&request.primary)
-        .chain(&request.fallbacks)
-        .chain(&request.explicit_override)
-        .map(|r| redact::text(r).into_owned())
-        .collect();
-    for answered in plan.candidates.iter().map(|c| &c.requested).chain(plan.dropped.iter().map(|d| &d.model)) {
-        let at = refs
-            .iter()
-            .position(|r| r == answered)
-            .ok_or_else(|| format!("{answered:?} is not a ref of the request, or appears twice: {plan:?}"))?;
-        refs.swap_remove(at);
-    }
-    if let Some(lost) = refs.first() {
-        return Err(format!("{lost:?} is neither a candidate nor dropped: {plan:?}"));
+    match crate::fallbacks::accounting(request, plan) {
+        Ok(()) => {}
+        Err(crate::fallbacks::Unaccounted::Invented(r)) => {
+            return Err(format!("{r:?} is not a ref of the request, or appears twice: {plan:?}"));
+        }
+        Err(crate::fallbacks::Unaccounted::Lost(r)) => {
+            return Err(format!("{r:?} is neither a candidate nor dropped: {plan:?}"));
+        }
     }
     let limit = request.max_candidates.unwrap_or(rules::POLICY.limits.default_max_candidates);
     if plan.candidates.len() > limit as usize || (request.explicit_override.is_some() && plan.candidates.len() > 1) {
@@ -229,7 +223,7 @@ mod tests {
             let text = plant("a provider said: nope", 7, secret);
             assert!(text.contains(secret));
             assert!(no_secret(&text).is_err());
-            assert!(no_secret(&redact::text(&text)).is_ok(), "{secret} survives redaction");
+            assert!(no_secret(&crate::redact::text(&text)).is_ok(), "{secret} survives redaction");
         }
         assert_eq!(plant("é", 1, "x"), " x é");
     }

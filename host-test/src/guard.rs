@@ -18,6 +18,7 @@
 //!
 //! For `classify-error`, the verdict's free text is redacted again ([`Guard::scrub_verdict`]).
 
+use route_policy_guest::fallbacks::Unaccounted;
 use route_policy_guest::types::{
     CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, ProviderConfig, Transport, Verdict,
 };
@@ -142,29 +143,11 @@ impl Guard {
     /// Checks a `filter-fallbacks` answer against its request.
     pub fn check_plan(&self, request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Violation> {
         let shown = |s: &str| route_policy_guest::redact::short(s);
-        // Every ref exactly once: the request's refs, as a multiset, against the answer's. Refs
-        // compare in redacted form, as a plan redacts a ref shaped like a secret.
-        let redacted = |r: &str| route_policy_guest::redact::text(r).into_owned();
-        let mut refs: Vec<String> = std::iter::once(request.primary.as_str())
-            .chain(request.fallbacks.iter().map(String::as_str))
-            .chain(request.explicit_override.as_deref())
-            .map(redacted)
-            .collect();
-        for answered in
-            plan.candidates.iter().map(|c| c.requested.as_str()).chain(plan.dropped.iter().map(|d| d.model.as_str()))
-        {
-            match refs.iter().position(|r| *r == redacted(answered)) {
-                Some(at) => {
-                    refs.swap_remove(at);
-                }
-                None if plan.candidates.iter().any(|c| c.requested == answered) => {
-                    return Err(Violation::Invented(shown(answered)));
-                }
-                None => return Err(Violation::Lost(shown(answered))),
-            }
-        }
-        if let Some(lost) = refs.first() {
-            return Err(Violation::Lost(shown(lost)));
+        // Every ref exactly once: a candidate as written, a drop as the plan shows it.
+        match route_policy_guest::fallbacks::accounting(request, plan) {
+            Ok(()) => {}
+            Err(Unaccounted::Invented(r)) => return Err(Violation::Invented(shown(&r))),
+            Err(Unaccounted::Lost(r)) => return Err(Violation::Lost(shown(&r))),
         }
         for candidate in &plan.candidates {
             let credential = request
