@@ -1,10 +1,12 @@
-//! Each operation on realistic inputs: the same logic called natively, then through wasmtime
-//! with a warm instance, then with a fresh pooled instance per call.
+//! Each operation on realistic inputs: the same logic called natively (alone, then with the
+//! host's guard checking its answer), then through wasmtime with a warm instance, then with a
+//! fresh pooled instance per call.
 //!
 //! `cargo bench -p route-policy --bench ops`. The inputs are `route_policy::bench::inputs()`:
 //! seed 004's legacy URL for an image, a six-model chain, and seed 000's 1 KiB 401 body.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use route_policy::bench::guarded;
 use route_policy::{Engine, Native, Policy, Router};
 use std::hint::black_box;
 
@@ -15,6 +17,7 @@ fn ops(c: &mut Criterion) {
     for (name, call) in route_policy::bench::inputs() {
         let mut group = c.benchmark_group(name);
         group.bench_function("native", |b| b.iter(|| black_box(Native.call(black_box(&call)))));
+        group.bench_function("native+guard", |b| b.iter(|| black_box(guarded(engine.guard(), black_box(&call)))));
         group.bench_function("warm", |b| b.iter(|| black_box(session.call(black_box(&call)))));
         group.bench_function("fresh", |b| b.iter(|| black_box(policy.call(black_box(&call)))));
         group.finish();

@@ -5,11 +5,12 @@
 //! median over batches, and each wasm figure has its native counterpart: the same Rust logic
 //! called in-process, the honest limit.
 
+use crate::guard::Guard;
 use crate::reload::{Canary, PolicyHost, ReloadOptions};
 use crate::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderConfig, ProviderFailure,
 };
-use crate::wire::Call;
+use crate::wire::{Answer, Call};
 use crate::{Engine, Native, Policy, Router};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -118,6 +119,9 @@ pub fn inputs() -> [(&'static str, Call); 3] {
 pub struct OpFigures {
     /// The same logic called in-process, ns.
     pub native_ns: f64,
+    /// The native answer checked by the host's guard, as every wasm answer is, ns: the
+    /// sandbox itself costs `warm_ns - guarded_ns`.
+    pub guarded_ns: f64,
     /// Through wasmtime with a warm instance, ns.
     pub warm_ns: f64,
     /// Through wasmtime with a fresh pooled instance per call, ns.
@@ -179,9 +183,10 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
         let check = |answer: Result<crate::wire::Answer, crate::Error>| answer.map_err(|e| format!("{name}: {e}"));
         check(policy.call(&call))?;
         let native_ns = median_ns(samples, batch, || drop(std::hint::black_box(Native.call(&call))));
+        let guarded_ns = median_ns(samples, batch, || drop(std::hint::black_box(guarded(engine.guard(), &call))));
         let warm_ns = median_ns(samples, batch, || drop(std::hint::black_box(session.call(&call))));
         let fresh_ns = median_ns(samples, batch, || drop(std::hint::black_box(policy.call(&call))));
-        ops.insert(name, OpFigures { native_ns, warm_ns, fresh_ns, ratio_warm: warm_ns / native_ns });
+        ops.insert(name, OpFigures { native_ns, guarded_ns, warm_ns, fresh_ns, ratio_warm: warm_ns / native_ns });
     }
     let instantiate_us = median_ns(samples, batch, || policy.instantiate_only().expect("instantiates")) / 1000.0;
 
@@ -222,6 +227,27 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
     })
 }
 
+/// The native answer to `call`, checked by `guard` the way a policy's answers are.
+pub fn guarded(guard: &Guard, call: &Call) -> Result<Answer, String> {
+    let answer = Native.call(call).map_err(|e| e.to_string())?;
+    let refused = |v: crate::guard::Violation| v.to_string();
+    match (call, answer) {
+        (Call::ResolveEndpoint(request), Answer::Endpoint(Ok(endpoint))) => {
+            guard.check_endpoint(request, &endpoint).map_err(refused)?;
+            Ok(Answer::Endpoint(Ok(endpoint)))
+        }
+        (Call::FilterFallbacks(request), Answer::Plan(Ok(plan))) => {
+            guard.check_plan(request, &plan).map_err(refused)?;
+            Ok(Answer::Plan(Ok(plan)))
+        }
+        (_, Answer::Verdict(mut verdict)) => {
+            guard.scrub_verdict(&mut verdict);
+            Ok(Answer::Verdict(verdict))
+        }
+        (_, other) => Ok(other),
+    }
+}
+
 fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
@@ -257,4 +283,19 @@ pub fn throughput(policy: &Policy, run_for: Duration) -> f64 {
         workers.into_iter().map(|w| w.join().expect("worker")).sum()
     });
     total as f64 / started.elapsed().as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_passes_every_benchmark_answer_unchanged() {
+        let guard = Guard::new(vec![]);
+        for (name, call) in inputs() {
+            let native = Native.call(&call).unwrap();
+            assert!(!matches!(native, Answer::Endpoint(Err(_)) | Answer::Plan(Err(_))), "{name}: {native:?}");
+            assert_eq!(guarded(&guard, &call).unwrap(), native, "{name}");
+        }
+    }
 }

@@ -214,9 +214,15 @@ fn bench(engine: &Engine, json: bool) -> Result<ExitCode, String> {
         println!("{}", serde_json::to_string(&figures).expect("figures serialize"));
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<18} {:>10} {:>10} {:>10} {:>8}", "op", "native ns", "warm ns", "fresh ns", "warm/nat");
+    println!(
+        "{:<18} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "op", "native ns", "+guard ns", "warm ns", "fresh ns", "warm/nat"
+    );
     for (op, f) in &figures.ops {
-        println!("{op:<18} {:>10.0} {:>10.0} {:>10.0} {:>8.2}", f.native_ns, f.warm_ns, f.fresh_ns, f.ratio_warm);
+        println!(
+            "{op:<18} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>8.2}",
+            f.native_ns, f.guarded_ns, f.warm_ns, f.fresh_ns, f.ratio_warm
+        );
     }
     println!("instantiate        {:.2} µs", figures.instantiate_us);
     println!("compile            {:.1} ms", figures.compile_ms);
