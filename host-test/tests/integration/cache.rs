@@ -17,7 +17,8 @@ fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_restart_loads_compiled_code_from_the_cache() {
     // A directory the cache creates itself (it is made 0700; an existing one is only checked).
-    let dir = temp_dir("cache-restart").join("cache");
+    let root = temp_dir("cache-restart");
+    let dir = root.join("cache");
     let first = Policy::builtin(&Engine::builder().cache_dir(&dir).build().unwrap()).unwrap();
     assert!(!first.from_cache());
     let second = Policy::builtin(&Engine::builder().cache_dir(&dir).build().unwrap()).unwrap();
