@@ -16,11 +16,13 @@ use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 /// The bounds of every policy call.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Wall-clock time one call may run. A decision takes microseconds; a policy still running
-    /// after this is looping, and is stopped.
+    /// CPU time one call may use (on Unix; wall-clock time elsewhere). A decision takes
+    /// microseconds; a policy still running after this is looping, and is stopped. It counts
+    /// the time the call runs, not the time it waits for a core, so that a busy machine does
+    /// not fail calls that did nothing wrong.
     pub deadline: Duration,
     /// The epoch tick: how often the ticker thread advances the engine's epoch. A call is
-    /// stopped within one tick after its deadline.
+    /// stopped within one tick after it has used its deadline.
     pub tick: Duration,
     /// Linear memory one instance may use, in bytes. The policy needs about 1 MiB; more than
     /// the cap is a memory bomb, and the instance traps instead of taking the host's memory.
@@ -208,8 +210,9 @@ impl Engine {
 }
 
 /// Advances the engine's epoch every `tick` until the engine is dropped. Each call's store sets
-/// its deadline in ticks; wasmtime checks the epoch at function entries and loop headers, so a
-/// runaway loop traps within a tick of its deadline.
+/// its deadline in ticks; wasmtime checks the epoch at function entries and loop headers, and
+/// the store's callback then reads the thread's CPU clock, so a runaway loop traps within a
+/// tick of using its deadline.
 fn start_ticker(engine: &wasmtime::Engine, tick: Duration) {
     let weak = engine.weak();
     std::thread::Builder::new()

@@ -12,8 +12,9 @@ use crate::error::Error;
 use crate::policy::PolicyId;
 use route_policy_guest::redact;
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::{Component, HasData, Linker, ResourceTable};
-use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::cli::{WasiCli, WasiCliCtx, WasiCliCtxView, WasiCliView};
 use wasmtime_wasi::p2::bindings::sync::{cli, io};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -45,6 +46,8 @@ pub struct StoreState {
     table: ResourceTable,
     limiter: Limiter,
     stderr: MemoryOutputPipe,
+    /// The calling thread's CPU clock when the current call was armed.
+    armed_at: Duration,
 }
 
 impl WasiCliView for StoreState {
@@ -121,17 +124,44 @@ pub(crate) fn store(engine: &crate::Engine) -> Store<StoreState> {
             cap: limits.memory,
         },
         stderr,
+        armed_at: Duration::ZERO,
     };
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|state| &mut state.limiter);
-    store.epoch_deadline_trap();
-    store.set_epoch_deadline(engine.deadline_ticks());
+    // The epoch says when to look; the thread's CPU clock says whether the call has used its
+    // deadline. A call that was only waiting for a core gets the ticks it has left.
+    let (deadline, tick) = (limits.deadline, limits.tick);
+    store.epoch_deadline_callback(move |store| {
+        let used = thread_cpu_time().saturating_sub(store.data().armed_at);
+        if used >= deadline {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        let left = (deadline - used).as_nanos().div_ceil(tick.as_nanos()).max(1);
+        Ok(UpdateDeadline::Continue(left as u64))
+    });
+    rearm(&mut store, engine);
     store
 }
 
-/// Re-arms the deadline of a store that is used for another call (a warm session).
+/// Arms the deadline for the next call on `store` (each call of a warm session re-arms it).
 pub(crate) fn rearm(store: &mut Store<StoreState>, engine: &crate::Engine) {
+    store.data_mut().armed_at = thread_cpu_time();
     store.set_epoch_deadline(engine.deadline_ticks());
+}
+
+/// The CPU time the calling thread has used. A call runs on the thread that made it, start to
+/// end.
+#[cfg(unix)]
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// Without a portable thread CPU clock, the deadline is wall-clock time.
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Duration {
+    static START: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+    START.elapsed()
 }
 
 /// Turns a wasmtime failure of a call into the typed error the host reports.

@@ -138,6 +138,7 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
                     let tagged = host.answer(&request);
                     let ok = matches!(&tagged.answer, Ok(route_policy::wire::Answer::Endpoint(Ok(e))) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
                     if !ok {
+                        eprintln!("a failed call: {:?}", tagged.answer);
                         failures.fetch_add(1, Ordering::Relaxed);
                     }
                     seen.lock().unwrap().insert(tagged.policy.id().sha256.clone());
@@ -159,6 +160,7 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
         worker.join().unwrap();
     }
     let seen = seen.lock().unwrap();
+    eprintln!("{} calls from 2 threads across {swaps} swaps", calls.load(Ordering::Relaxed));
     assert_eq!(failures.load(Ordering::Relaxed), 0, "of {} calls", calls.load(Ordering::Relaxed));
     assert!(calls.load(Ordering::Relaxed) > 100, "only {} calls", calls.load(Ordering::Relaxed));
     assert!(seen.iter().all(|sha| known.contains(sha)), "an answer was tagged with an unknown policy: {seen:?}");

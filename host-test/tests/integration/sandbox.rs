@@ -2,13 +2,15 @@
 //! stays up, and the next call gets a fresh instance.
 
 use crate::common::{ENGINE, FIXTURES, POLICY};
+use route_policy::Engine;
 use route_policy::guard::Violation;
 use route_policy::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderFailure,
 };
 use route_policy::{Error, Policy, Router, Step};
 use std::sync::LazyLock;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 static HOSTILE: LazyLock<Policy> = LazyLock::new(|| {
     Policy::from_bytes(&ENGINE, &FIXTURES.hostile, "hostile.wasm".into()).expect("the hostile fixture loads")
@@ -29,6 +31,20 @@ fn ask(model: &str) -> Result<route_policy::types::Endpoint, Error> {
     })
 }
 
+/// The CPU time this thread has used: the clock of the host's deadline.
+#[cfg(unix)]
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// Elsewhere the host's deadline is wall-clock time.
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Duration {
+    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+    START.elapsed()
+}
+
 /// After any misbehaviour the host still answers, from the same policy and from others.
 fn still_serving() {
     assert!(HOSTILE.policy_info().is_ok());
@@ -40,14 +56,54 @@ fn an_infinite_loop_is_cut_off_at_its_deadline() {
     let deadline = ENGINE.limits().deadline;
     // Load the fixture first: its compile time is not the call's.
     LazyLock::force(&HOSTILE);
-    let started = Instant::now();
+    let (started, started_cpu) = (Instant::now(), thread_cpu_time());
     let error = ask("loop").unwrap_err();
-    let took = started.elapsed();
+    let (took, took_cpu) = (started.elapsed(), thread_cpu_time() - started_cpu);
     assert!(matches!(error, Error::Deadline { .. }), "{error}");
-    assert!(took >= deadline / 2 && took < deadline + std::time::Duration::from_millis(100), "cut off after {took:?}");
+    // The deadline is CPU time: on a quiet machine the same as wall-clock time, on a busy one
+    // (other tests run beside this one) less.
+    assert!(
+        took_cpu >= deadline / 2 && took_cpu < deadline + Duration::from_millis(100),
+        "cut off after {took_cpu:?} of CPU time"
+    );
     assert_eq!(error.code(), "deadline-exceeded");
-    eprintln!("a {deadline:?} deadline cut the loop off after {took:?}");
+    eprintln!("a {deadline:?} deadline cut the loop off after {took_cpu:?} of CPU time ({took:?} elapsed)");
     still_serving();
+}
+
+/// The deadline counts the CPU time a call uses, not the time it waits for a core: with many
+/// more busy threads than cores, no call is cut off.
+#[test]
+fn a_busy_machine_does_not_cut_calls_off() {
+    let deadline = Duration::from_millis(5);
+    let engine = Engine::builder().deadline(deadline).build().unwrap();
+    let policy = Policy::builtin(&engine).unwrap();
+    let spinners = 4 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let stop = AtomicBool::new(false);
+    let (calls, cut_off) = std::thread::scope(|scope| {
+        for _ in 0..spinners {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        let (mut calls, mut cut_off) = (0, 0);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(1) {
+            match policy.classify_error(&ProviderFailure { status: Some(503), ..Default::default() }) {
+                Err(Error::Deadline { .. }) => cut_off += 1,
+                other => drop(other.expect("answers")),
+            }
+            calls += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        (calls, cut_off)
+    });
+    assert_eq!(
+        cut_off, 0,
+        "{cut_off} of {calls} calls were cut off by a {deadline:?} deadline beside {spinners} busy threads"
+    );
 }
 
 #[test]
