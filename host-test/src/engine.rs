@@ -16,13 +16,13 @@ use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 /// The bounds of every policy call.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// CPU time one call may use (on Unix; wall-clock time elsewhere). A decision takes
-    /// microseconds; a policy still running after this is looping, and is stopped. It counts
-    /// the time the call runs, not the time it waits for a core, so that a busy machine does
-    /// not fail calls that did nothing wrong.
+    /// Wall-clock time one call may take. A decision takes microseconds; a policy still running
+    /// after this is overdue, and is stopped once it has also used a fifth of this in CPU time
+    /// (wall-clock time off Unix). A loop burns that grace in a fifth of the deadline; a call
+    /// that was only waiting for a core on a busy machine finishes well within it.
     pub deadline: Duration,
-    /// The epoch tick: how often the ticker thread advances the engine's epoch. A call is
-    /// stopped within one tick after it has used its deadline.
+    /// The epoch tick: how often the ticker thread advances the engine's epoch, and so how
+    /// often an overdue call's CPU time is checked.
     pub tick: Duration,
     /// Linear memory one instance may use, in bytes. The policy needs about 1 MiB; more than
     /// the cap is a memory bomb, and the instance traps instead of taking the host's memory.
@@ -211,8 +211,8 @@ impl Engine {
 
 /// Advances the engine's epoch every `tick` until the engine is dropped. Each call's store sets
 /// its deadline in ticks; wasmtime checks the epoch at function entries and loop headers, and
-/// the store's callback then reads the thread's CPU clock, so a runaway loop traps within a
-/// tick of using its deadline.
+/// past the deadline the store's callback reads the thread's CPU clock at every tick, so a
+/// runaway loop traps within a tick of using its grace.
 fn start_ticker(engine: &wasmtime::Engine, tick: Duration) {
     let weak = engine.weak();
     std::thread::Builder::new()

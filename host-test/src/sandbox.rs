@@ -46,8 +46,8 @@ pub struct StoreState {
     table: ResourceTable,
     limiter: Limiter,
     stderr: MemoryOutputPipe,
-    /// The calling thread's CPU clock when the current call was armed.
-    armed_at: Duration,
+    /// The calling thread's CPU clock when the current call passed its deadline, if it has.
+    overdue_at: Option<Duration>,
 }
 
 impl WasiCliView for StoreState {
@@ -124,20 +124,23 @@ pub(crate) fn store(engine: &crate::Engine) -> Store<StoreState> {
             cap: limits.memory,
         },
         stderr,
-        armed_at: Duration::ZERO,
+        overdue_at: None,
     };
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|state| &mut state.limiter);
-    // The epoch says when to look; the thread's CPU clock says whether the call has used its
-    // deadline. A call that was only waiting for a core gets the ticks it has left.
-    let (deadline, tick) = (limits.deadline, limits.tick);
-    store.epoch_deadline_callback(move |store| {
-        let used = thread_cpu_time().saturating_sub(store.data().armed_at);
-        if used >= deadline {
+    // Past its deadline (epoch ticks, wall-clock time), a call is overdue, and from then on the
+    // thread's CPU clock is read at every tick: once the call has used the grace in CPU time,
+    // it is looping, and is stopped. A call that was only waiting for a core finishes well
+    // within the grace. The clock is never read on the fast path: a call that ends before its
+    // deadline costs nothing more.
+    let grace = overdue_grace(limits);
+    store.epoch_deadline_callback(move |mut store| {
+        let now = thread_cpu_time();
+        let since = *store.data_mut().overdue_at.get_or_insert(now);
+        if now.saturating_sub(since) >= grace {
             return Err(wasmtime::Trap::Interrupt.into());
         }
-        let left = (deadline - used).as_nanos().div_ceil(tick.as_nanos()).max(1);
-        Ok(UpdateDeadline::Continue(left as u64))
+        Ok(UpdateDeadline::Continue(1))
     });
     rearm(&mut store, engine);
     store
@@ -145,8 +148,14 @@ pub(crate) fn store(engine: &crate::Engine) -> Store<StoreState> {
 
 /// Arms the deadline for the next call on `store` (each call of a warm session re-arms it).
 pub(crate) fn rearm(store: &mut Store<StoreState>, engine: &crate::Engine) {
-    store.data_mut().armed_at = thread_cpu_time();
+    store.data_mut().overdue_at = None;
     store.set_epoch_deadline(engine.deadline_ticks());
+}
+
+/// The CPU time an overdue call may still use before it is stopped: a fifth of the deadline,
+/// and at least a tick.
+fn overdue_grace(limits: &crate::Limits) -> Duration {
+    (limits.deadline / 5).max(limits.tick)
 }
 
 /// The CPU time the calling thread has used. A call runs on the thread that made it, start to
@@ -157,7 +166,7 @@ fn thread_cpu_time() -> Duration {
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
-/// Without a portable thread CPU clock, the deadline is wall-clock time.
+/// Without a portable thread CPU clock, the grace is wall-clock time.
 #[cfg(not(unix))]
 fn thread_cpu_time() -> Duration {
     static START: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);

@@ -31,7 +31,7 @@ fn ask(model: &str) -> Result<route_policy::types::Endpoint, Error> {
     })
 }
 
-/// The CPU time this thread has used: the clock of the host's deadline.
+/// The CPU time this thread has used: the clock of the host's grace for overdue calls.
 #[cfg(unix)]
 fn thread_cpu_time() -> Duration {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
@@ -60,19 +60,18 @@ fn an_infinite_loop_is_cut_off_at_its_deadline() {
     let error = ask("loop").unwrap_err();
     let (took, took_cpu) = (started.elapsed(), thread_cpu_time() - started_cpu);
     assert!(matches!(error, Error::Deadline { .. }), "{error}");
-    // The deadline is CPU time: on a quiet machine the same as wall-clock time, on a busy one
-    // (other tests run beside this one) less.
-    assert!(
-        took_cpu >= deadline / 2 && took_cpu < deadline + Duration::from_millis(100),
-        "cut off after {took_cpu:?} of CPU time"
-    );
+    // Past the deadline, the loop is stopped once it has used a fifth of it in CPU time. On a
+    // busy machine (other tests run beside this one) the wall clock says more, and the CPU
+    // time between the deadline and the grace's start less: the CPU time is bounded above.
+    assert!(took_cpu < deadline + Duration::from_millis(100), "cut off after {took_cpu:?} of CPU time");
+    assert!(took >= deadline, "cut off after {took:?}, before the deadline");
     assert_eq!(error.code(), "deadline-exceeded");
     eprintln!("a {deadline:?} deadline cut the loop off after {took_cpu:?} of CPU time ({took:?} elapsed)");
     still_serving();
 }
 
-/// The deadline counts the CPU time a call uses, not the time it waits for a core: with many
-/// more busy threads than cores, no call is cut off.
+/// Past its deadline, a call is stopped only once it has used CPU time: with many more busy
+/// threads than cores, calls that only waited for a core are not cut off.
 #[test]
 fn a_busy_machine_does_not_cut_calls_off() {
     let deadline = Duration::from_millis(5);
