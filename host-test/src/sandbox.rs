@@ -158,17 +158,17 @@ fn overdue_grace(limits: &crate::Limits) -> Duration {
     (limits.deadline / 5).max(limits.tick)
 }
 
-/// The CPU time the calling thread has used. A call runs on the thread that made it, start to
-/// end.
+/// The CPU time the calling thread has used: the clock of an overdue call's grace (a call
+/// runs on the thread that made it, start to end). A syscall, so read only for overdue calls.
 #[cfg(unix)]
-fn thread_cpu_time() -> Duration {
+pub fn thread_cpu_time() -> Duration {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// Without a portable thread CPU clock, the grace is wall-clock time.
 #[cfg(not(unix))]
-fn thread_cpu_time() -> Duration {
+pub fn thread_cpu_time() -> Duration {
     static START: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
     START.elapsed()
 }

@@ -4,6 +4,7 @@
 use crate::common::{ENGINE, FIXTURES, POLICY};
 use route_policy::Engine;
 use route_policy::guard::Violation;
+use route_policy::sandbox::thread_cpu_time;
 use route_policy::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderFailure,
 };
@@ -29,20 +30,6 @@ fn ask(model: &str) -> Result<route_policy::types::Endpoint, Error> {
         }],
         env_base_url: None,
     })
-}
-
-/// The CPU time this thread has used: the clock of the host's grace for overdue calls.
-#[cfg(unix)]
-fn thread_cpu_time() -> Duration {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
-/// Elsewhere the host's deadline is wall-clock time.
-#[cfg(not(unix))]
-fn thread_cpu_time() -> Duration {
-    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
-    START.elapsed()
 }
 
 /// After any misbehaviour the host still answers, from the same policy and from others.
