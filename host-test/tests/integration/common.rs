@@ -117,3 +117,14 @@ pub fn variant_of_builtin(tag: &str) -> Vec<u8> {
     bytes.extend_from_slice(&content);
     bytes
 }
+
+/// The ChatGPT sign-in of the seed stories: an OAuth credential on the Plus plan.
+pub fn codex_oauth() -> route_policy::types::Credential {
+    use route_policy::types::{Credential, CredentialKind, Plan};
+    Credential {
+        profile_id: "codex".into(),
+        provider: "openai-codex".into(),
+        kind: CredentialKind::Oauth,
+        plan: Plan::Plus,
+    }
+}

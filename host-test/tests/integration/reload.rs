@@ -1,9 +1,9 @@
 //! Verified hot swap: every bad update is refused at its step with the old policy serving; a
 //! good one is swapped in; and a reload under load loses no call.
 
-use crate::common::{FIXTURES, temp_dir, variant_of_builtin};
+use crate::common::{FIXTURES, codex_oauth, temp_dir, variant_of_builtin};
 use route_policy::reload::{Canary, PolicyHost, ReloadOptions};
-use route_policy::types::{Capability, Credential, CredentialKind, EndpointRequest, Plan};
+use route_policy::types::{Capability, EndpointRequest};
 use route_policy::wire::Call;
 use route_policy::{Engine, Router, Step, Trust, sha256_hex, trust};
 use std::path::Path;
@@ -122,12 +122,7 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
         model: "openai/gpt-5.5".into(),
         capability: Capability::Chat,
         providers: vec![],
-        credentials: vec![Credential {
-            profile_id: "codex".into(),
-            provider: "openai-codex".into(),
-            kind: CredentialKind::Oauth,
-            plan: Plan::Plus,
-        }],
+        credentials: vec![codex_oauth()],
         env_base_url: None,
     });
     let workers: Vec<_> = (0..2)

@@ -1,13 +1,11 @@
 //! Hostile guests are contained: each misbehaviour becomes a typed error for that call, the host
 //! stays up, and the next call gets a fresh instance.
 
-use crate::common::{ENGINE, FIXTURES, POLICY};
+use crate::common::{ENGINE, FIXTURES, POLICY, codex_oauth};
 use route_policy::Engine;
 use route_policy::guard::Violation;
 use route_policy::sandbox::thread_cpu_time;
-use route_policy::types::{
-    Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderFailure,
-};
+use route_policy::types::{Capability, CredentialKind, EndpointRequest, FallbackRequest, ProviderFailure};
 use route_policy::{Error, Policy, Router, Step};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,12 +20,7 @@ fn ask(model: &str) -> Result<route_policy::types::Endpoint, Error> {
         model: model.into(),
         capability: Capability::Chat,
         providers: vec![],
-        credentials: vec![Credential {
-            profile_id: "codex".into(),
-            provider: "openai-codex".into(),
-            kind: CredentialKind::Oauth,
-            plan: Plan::Plus,
-        }],
+        credentials: vec![codex_oauth()],
         env_base_url: None,
     })
 }
@@ -165,12 +158,7 @@ fn the_guard_refuses_a_plan_that_loses_refs() {
             primary: "openai/gpt-5.5".into(),
             fallbacks: vec!["openai/o3".into()],
             explicit_override: None,
-            credentials: vec![Credential {
-                profile_id: "codex".into(),
-                provider: "openai-codex".into(),
-                kind: CredentialKind::Oauth,
-                plan: Plan::Plus,
-            }],
+            credentials: vec![codex_oauth()],
             rejections: vec![],
             max_candidates: None,
             providers: vec![],

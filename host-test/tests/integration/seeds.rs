@@ -1,20 +1,11 @@
 //! The seed stories, through the typed API an agent runtime would call.
 
-use crate::common::POLICY;
+use crate::common::{POLICY, codex_oauth};
 use route_policy::Router;
 use route_policy::types::{
-    Action, Capability, Credential, CredentialKind, DropReason, EndpointRequest, FailureReason, FallbackRequest, Plan,
+    Action, Capability, CredentialKind, DropReason, EndpointRequest, FailureReason, FallbackRequest, Plan,
     ProviderConfig, ProviderFailure, Transport,
 };
-
-fn codex_oauth() -> Credential {
-    Credential {
-        profile_id: "codex".into(),
-        provider: "openai-codex".into(),
-        kind: CredentialKind::Oauth,
-        plan: Plan::Plus,
-    }
-}
 
 #[test]
 fn legacy_base_url_is_never_built_verbatim() {
