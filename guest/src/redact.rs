@@ -146,11 +146,18 @@ pub fn parsed_url(parsed: &url::Url) -> String {
 /// One pass over the text, token by token (a token is a run of letters, digits, `-` and `_`),
 /// without allocating when there is nothing to hide: most values hold no secret, and this runs
 /// on every value an answer echoes.
+///
+/// Linear in the text, whatever its shape. A secret's extent is a run that reaches past its
+/// token (`sk-1.sk-1.…`, `a+a+…`, `key=key=…`, `Bearer:Bearer:…`), and scanning it again from
+/// each token inside it would take quadratic time; so each kind of run is scanned once
+/// ([`Run`]) and the tokens inside it reuse its end, and its verdict.
 fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let free_text = context == Context::FreeText;
     let min_opaque = REDACT.min_opaque_token as usize;
     let mut spans: Vec<Range<usize>> = Vec::new();
+    let (mut key_run, mut opaque_run, mut jwt_run) = (Run::default(), Run::default(), Run::default());
+    let (mut auth_run, mut value_run, mut line_run) = (Run::default(), Run::default(), Run::default());
     let mut at = 0;
     while at < bytes.len() {
         if !is_key_byte(bytes[at]) {
@@ -163,16 +170,22 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
         let end = run_end(bytes, at, is_key_byte);
         let token = &bytes[at..end];
 
-        // An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key).
-        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes())) {
-            let key_end = run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.');
-            if key_end >= at + prefix.len() + 4 {
-                spans.push(at..key_end);
-            }
+        // An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key). A token
+        // inside a run already judged adds nothing: the run's first prefixed token either
+        // covered it, or the run was too short for it as well.
+        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes()))
+            && let Some(key_end) =
+                key_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.'))
+            && key_end >= at + prefix.len() + 4
+        {
+            spans.push(at..key_end);
         }
-        // A long opaque token mixing letters and digits (base64 adds `+` and `=`).
-        let opaque_end = run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'=');
-        if opaque_end - at >= min_opaque {
+        // A long opaque token mixing letters and digits (base64 adds `+` and `=`). A suffix
+        // of a run already judged is shorter, and lacks whatever the run lacked.
+        if let Some(opaque_end) =
+            opaque_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'='))
+            && opaque_end - at >= min_opaque
+        {
             let run = &bytes[at..opaque_end];
             if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
                 spans.push(at..opaque_end);
@@ -181,13 +194,15 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
         // A JWT: `eyJ` (`{"`) and two more dot-separated segments, glued to a word or not.
         if let Some(jwt) = token.windows(3).position(|w| w == b"eyJ") {
             let start = at + jwt;
-            let jwt_end = run_end(bytes, start, |b| is_key_byte(b) || b == b'.');
-            if bytes[start..jwt_end].iter().filter(|b| **b == b'.').count() >= 2 {
+            if let Some(jwt_end) = jwt_run.fresh_end(start, || run_end(bytes, start, |b| is_key_byte(b) || b == b'.'))
+                && bytes[start..jwt_end].iter().filter(|b| **b == b'.').count() >= 2
+            {
                 spans.push(start..jwt_end);
             }
         }
         // User info after `//`: `https://user:password@host`, and the same smuggled into a path
-        // (`https:oa//user:password@host` is the host `oa` to WHATWG).
+        // (`https:oa//user:password@host` is the host `oa` to WHATWG). The run stops at `/`,
+        // so no two of these overlap.
         if at >= 2 && &bytes[at - 2..at] == b"//" {
             let info_end = run_end(bytes, at, |b| !b"/?#@".contains(&b) && !b.is_ascii_whitespace());
             if bytes.get(info_end) == Some(&b'@') {
@@ -207,14 +222,16 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
                 && next.is_some_and(|next| scheme_separator.contains(&next))
             {
                 let start = run_end_decoded(bytes, end, |b| scheme_separator.contains(&b));
-                let value_end = run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b));
+                let value_end = auth_run.end(start, || {
+                    run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b))
+                });
                 if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
                     spans.push(start..value_end);
                 }
             }
             // The value of a secret-named header, JSON key or query parameter.
             if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes()))
-                && let Some(value) = named_value(bytes, end, name)
+                && let Some(value) = named_value(bytes, end, name, &mut value_run, &mut line_run)
                 && (free_text || (next == Some(b'=') && value.len() >= 8))
             {
                 spans.push(value);
@@ -235,6 +252,39 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
     merged
 }
 
+/// The last run of one kind that was scanned: `start..end`, every byte of which the run's
+/// predicate keeps, and `end` the first it does not. A scan from any point inside it ends at
+/// the same `end` (for decoded runs too: the hex digits of an escape are kept by every value
+/// predicate, so a scan from inside an escape rejoins the same steps).
+#[derive(Default)]
+struct Run {
+    start: usize,
+    end: usize,
+}
+
+impl Run {
+    /// The end of the run from `from`, scanning only when `from` is outside the last run.
+    fn end(&mut self, from: usize, scan: impl FnOnce() -> usize) -> usize {
+        self.fresh_end(from, scan).unwrap_or(self.end)
+    }
+
+    /// The end of the run from `from`, or `None` when `from` lies inside the last run scanned
+    /// (whose verdict stands for every token inside it).
+    fn fresh_end(&mut self, from: usize, scan: impl FnOnce() -> usize) -> Option<usize> {
+        if self.start <= from && from < self.end {
+            return None;
+        }
+        *self = Run { start: from, end: scan() };
+        Some(self.end)
+    }
+}
+
+/// Whether a byte continues a credential's value: anything but whitespace, quotes and the
+/// punctuation that closes a value in headers, JSON and query strings.
+fn is_value_byte(b: u8) -> bool {
+    !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b)
+}
+
 /// Whether `token` starts with an API-key prefix; a lowercase prefix matches any case.
 fn has_prefix(token: &[u8], prefix: &[u8]) -> bool {
     token.len() > prefix.len()
@@ -248,7 +298,13 @@ fn has_prefix(token: &[u8], prefix: &[u8]) -> bool {
 
 /// The value after a secret name ending at `after`: an optional closing quote, spaces, then
 /// `:` or `=`, spaces or an opening quote, and the value.
-fn named_value(bytes: &[u8], after: usize, name: &str) -> Option<Range<usize>> {
+fn named_value(
+    bytes: &[u8],
+    after: usize,
+    name: &str,
+    value_run: &mut Run,
+    line_run: &mut Run,
+) -> Option<Range<usize>> {
     let whole_line = matches!(name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie");
     let mut i = run_end_decoded(bytes, after, |b| b == b'"' || b == b'\'');
     i = run_end_decoded(bytes, i, |b| b == b' ' || b == b'\t');
@@ -257,9 +313,9 @@ fn named_value(bytes: &[u8], after: usize, name: &str) -> Option<Range<usize>> {
     }
     let start = run_end_decoded(bytes, i + decoded_at(bytes, i).1, |b| matches!(b, b' ' | b'\t' | b'"' | b'\''));
     let end = if whole_line {
-        run_end_decoded(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<'))
+        line_run.end(start, || run_end_decoded(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<')))
     } else {
-        run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b))
+        value_run.end(start, || run_end_decoded(bytes, start, is_value_byte))
     };
     (end > start && !is_marker(&bytes[start..end])).then_some(start..end)
 }

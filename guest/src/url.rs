@@ -47,6 +47,7 @@ pub const RULE_UNPARSEABLE: &str = "url.unparseable";
 pub const RULE_SCHEME: &str = "url.scheme";
 pub const RULE_USERINFO: &str = "url.userinfo";
 pub const RULE_SECRET: &str = "url.secret";
+pub const RULE_EMPTY_LABEL: &str = "url.empty-label";
 
 /// Classifies a configured base URL (CONTRACT.md, "Base-URL classes").
 pub fn classify(raw: Option<&str>) -> BaseUrl {
@@ -118,9 +119,28 @@ pub fn classify(raw: Option<&str>) -> BaseUrl {
         _ => "",
     };
 
+    // One trailing dot is the DNS root (`api.openai.com.` is api.openai.com); a second one, or
+    // `a..b`, is an empty label that resolvers refuse or read differently.
+    if matches!(host, Host::Domain(_)) && (name.is_empty() || name.ends_with('.') || name.contains("..")) {
+        return invalid(
+            RULE_EMPTY_LABEL,
+            "has an empty label in its host (extra dots); write the host name with single dots".to_owned(),
+        );
+    }
     if let Some(official) = URLS.official.iter().find(|o| o.host == name) {
         return classify_official(official, &url);
     }
+    // The canonical form of any other host drops the root dot too, so the host a request goes
+    // to is written one way only.
+    let url = if matches!(host, Host::Domain(d) if d.ends_with('.')) {
+        let mut plain = url.clone();
+        if plain.set_host(Some(name)).is_err() {
+            return invalid(RULE_UNPARSEABLE, "has a host that does not parse without its trailing dot".to_owned());
+        }
+        plain
+    } else {
+        url.clone()
+    };
     if let Some(not_api) = URLS.not_api.iter().find(|n| n.host == name) {
         return invalid(not_api.id, format!("is {}, which serves no API; use {}", not_api.host, not_api.suggest));
     }
@@ -418,7 +438,10 @@ mod tests {
         assert!(invalid("https://ch\u{0430}tgpt.com/backend-api").contains("punycode"));
         assert!(invalid("https://\u{ff43}hatgpt.com/backend-api").contains("punycode"));
         assert_eq!(valid("https://xn--chtgpt-8nf.com/backend-api").0, BaseUrlClass::Custom);
-        assert_eq!(valid("https://api.openai.com..evil/v1").0, BaseUrlClass::Custom);
+        assert!(invalid("https://api.openai.com..evil/v1").contains("empty label"));
+        assert!(invalid("https://chatgpt.com../backend-api/codex").contains("empty label"));
+        // The root dot is dropped from any host's canonical form.
+        assert_eq!(valid("https://proxy.example./v1").1, "https://proxy.example/v1");
         // A backslash is `/` to WHATWG (host evil.example) but user info to other parsers (host
         // chatgpt.com): refused, as is every other way of hiding the host.
         assert!(invalid("https://evil.example\\@chatgpt.com/backend-api/codex").contains("backslash at byte 20"));

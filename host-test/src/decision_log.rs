@@ -38,13 +38,23 @@ impl DecisionLog {
     }
 }
 
+/// The largest input whose digest the log records, in bytes of its JSON. The digest is taken
+/// over the redacted input (a digest of a secret would let anyone confirm a guess of it), and
+/// redaction costs time in proportion to its input, outside any deadline; an input past this
+/// was refused for its size anyway (the engine's default [`crate::Limits::input`]), and is
+/// logged by its length alone.
+pub const MAX_DIGESTED_INPUT: usize = 1 << 20;
+
 /// The log line of one decision.
 pub fn entry(call: &Call, answer: &Result<Answer, Error>, policy: &PolicyId) -> Value {
     let time_ms =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     let mut input = call.input();
-    redacted(&mut input);
-    let input_sha256 = crate::sha256_hex(input.to_string().as_bytes());
+    let input_bytes = input.to_string().len();
+    let input_sha256 = (input_bytes <= MAX_DIGESTED_INPUT).then(|| {
+        redacted(&mut input);
+        crate::sha256_hex(input.to_string().as_bytes())
+    });
     let (mut shown, rules) = match answer {
         Ok(answer) => (answer.to_json(), rules_of(answer)),
         Err(error) => (error.to_json(), vec![error.code().to_owned()]),
@@ -57,6 +67,7 @@ pub fn entry(call: &Call, answer: &Result<Answer, Error>, policy: &PolicyId) -> 
         "rules": rules,
         "answer": shown,
         "input-sha256": input_sha256,
+        "input-bytes": input_bytes,
     })
 }
 
@@ -82,5 +93,43 @@ fn redacted(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(redacted),
         Value::Object(fields) => fields.values_mut().for_each(redacted),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use route_policy_guest::types::ProviderFailure;
+
+    fn policy() -> PolicyId {
+        PolicyId {
+            source: "test".into(),
+            sha256: "0".repeat(64),
+            revision: "r1".into(),
+            contract: "0.1.0".into(),
+            rules_digest: "0".repeat(64),
+        }
+    }
+
+    #[test]
+    fn an_input_past_the_bound_is_logged_by_its_length_alone() {
+        let body = "a+".repeat(MAX_DIGESTED_INPUT);
+        let call = Call::ClassifyError(ProviderFailure { body, ..Default::default() });
+        let line = entry(&call, &Err(Error::Input("too large".into())), &policy());
+        assert_eq!(line["input-sha256"], Value::Null);
+        assert!(line["input-bytes"].as_u64().unwrap() > MAX_DIGESTED_INPUT as u64);
+    }
+
+    #[test]
+    fn an_input_within_the_bound_is_digested_after_redaction() {
+        let secret = "sk-proj-PLANTEDsecretPLANTED99";
+        let with = |body: &str| {
+            let call = Call::ClassifyError(ProviderFailure { body: body.into(), ..Default::default() });
+            entry(&call, &Err(Error::Input("x".into())), &policy())
+        };
+        let line = with(&format!("key {secret}"));
+        assert!(!line.to_string().contains("PLANTED"));
+        // Two different secrets digest alike: the digest cannot confirm a guess.
+        assert_eq!(line["input-sha256"], with("key sk-proj-OTHERsecretOTHERsecret77")["input-sha256"]);
     }
 }

@@ -9,6 +9,7 @@ use crate::guard::Guard;
 use crate::sandbox::{self, StoreState};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -53,13 +54,13 @@ impl Default for Limits {
 /// Builds an [`Engine`].
 ///
 /// Defaults: the [`Limits`] defaults (a 50 ms deadline checked every 1 ms, 16 MiB of memory,
-/// 1 MiB of stack, 64 pooled instances, 1 MiB of input); the egress guard allows only the
-/// official hosts and the hosts named in each request's own configuration; no compiled-code
-/// cache.
+/// 1 MiB of stack, 64 pooled instances, 1 MiB of input); the egress guard lets each
+/// provider's credentials reach only its official hosts and the hosts named in each request's
+/// own config for that provider; no compiled-code cache.
 #[derive(Clone, Debug, Default)]
 pub struct EngineBuilder {
     limits: Limits,
-    allowed_hosts: Vec<String>,
+    allowed_hosts: Vec<(String, String)>,
     cache_dir: Option<PathBuf>,
 }
 
@@ -82,14 +83,18 @@ impl EngineBuilder {
         self
     }
 
-    /// Lets credentials go to `host` (a proxy the operator runs), besides the official hosts
-    /// and the hosts a request's own configuration names.
-    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
-        self.allowed_hosts.push(host.into().to_ascii_lowercase());
+    /// Lets `provider`'s credentials also go to `host` (a proxy the operator runs for that
+    /// provider), besides its official hosts and the hosts a request's own config for that
+    /// provider names. `host` is a name (https, default port), `host:port`, or an origin
+    /// (`http://127.0.0.1:4000`; plain http only to loopback). Checked by [`Self::build`].
+    pub fn allow_host(mut self, provider: impl Into<String>, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push((provider.into(), host.into()));
         self
     }
 
-    /// Caches compiled policies in `dir`, so that a restart does not recompile.
+    /// Caches compiled policies in `dir`, so that a restart does not recompile. The directory,
+    /// its key and its entries must belong to this process's effective uid and be open to no
+    /// one else; otherwise the cache is not used (see [`Engine::cache_warning`]).
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -100,6 +105,10 @@ impl EngineBuilder {
         let limits = self.limits;
         if limits.tick.is_zero() || limits.deadline < limits.tick {
             return Err(format!("the deadline ({:?}) must be at least one tick ({:?})", limits.deadline, limits.tick));
+        }
+        let mut guard = Guard::new();
+        for (provider, host) in &self.allowed_hosts {
+            guard = guard.allow(provider, host).map_err(|e| e.to_string())?;
         }
         let mut pool = PoolingAllocationConfig::new();
         // A wasip2 component holds a few core instances (the program and wit-component's
@@ -125,9 +134,14 @@ impl EngineBuilder {
             wasmtime::Engine::new(&config).map_err(|e| format!("wasmtime refused the engine configuration: {e}"))?;
         let linker =
             sandbox::linker(&engine).map_err(|e| format!("linking the sandbox's WASI interfaces failed: {e}"))?;
-        let cache = match self.cache_dir {
-            Some(dir) => Some(Cache::open(dir, &engine)?),
-            None => None,
+        // A cache that fails its checks is not an error: the engine compiles without one,
+        // and says so once (`Engine::cache_warning`).
+        let (cache, cache_refusal) = match self.cache_dir {
+            Some(dir) => match Cache::open(dir, &engine) {
+                Ok(cache) => (Some(cache), None),
+                Err(refusal) => (None, Some(refusal)),
+            },
+            None => (None, None),
         };
         start_ticker(&engine, limits.tick);
         let deadline_ticks = limits.deadline.as_nanos().div_ceil(limits.tick.as_nanos()).max(1) as u64;
@@ -137,8 +151,10 @@ impl EngineBuilder {
                 linker,
                 limits,
                 deadline_ticks,
-                guard: Guard::new(self.allowed_hosts),
+                guard,
                 cache,
+                cache_refusal,
+                cache_warned: AtomicBool::new(false),
             }),
         })
     }
@@ -157,6 +173,10 @@ struct Inner {
     deadline_ticks: u64,
     guard: Guard,
     cache: Option<Cache>,
+    /// Why the cache directory was refused, if it was.
+    cache_refusal: Option<String>,
+    /// Whether [`Engine::cache_warning`] has said it.
+    cache_warned: AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -179,6 +199,14 @@ impl Engine {
     /// The credential-egress guard.
     pub fn guard(&self) -> &Guard {
         &self.inner.guard
+    }
+
+    /// Why the compiled-code cache (or one of its entries) was refused, the first time it is
+    /// asked after that happened; `None` afterwards, and when the cache is sound. A refused
+    /// cache is not an error: policies are compiled without it. A host prints this once.
+    pub fn cache_warning(&self) -> Option<String> {
+        let refusal = self.inner.cache_refusal.as_deref().or_else(|| self.inner.cache.as_ref()?.refusal())?;
+        (!self.inner.cache_warned.swap(true, Ordering::Relaxed)).then(|| refusal.to_owned())
     }
 
     pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {

@@ -1,39 +1,90 @@
 //! The credential-egress guard: the host's own check of every routing answer, so that even a
-//! hostile policy cannot send a credential where it does not belong.
+//! hostile (or merely buggy) policy cannot send a credential where it does not belong.
 //!
-//! For `resolve-endpoint`, the credential must be one the request described, and the request
-//! URL's host must suit its kind:
-//! - an OAuth or token credential goes only to `chatgpt.com`, or to a host the operator named
-//!   that is not another official API;
-//! - an API key goes only to `api.openai.com`, or to a host the operator named other than
-//!   `chatgpt.com`.
-//!
-//! "Named by the operator" means a host in the request's own provider configs or
-//! `env-base-url`, or one given to [`crate::EngineBuilder::allow_host`]; never a host the policy
-//! made up. Plain http is allowed only to a named loopback host.
+//! For `resolve-endpoint`, the credential must be one the request described, and:
+//! - **the request URL is exactly its own canonical form.** It is parsed as WHATWG does, and
+//!   its serialization must equal it byte for byte: no user info, no control character or
+//!   space, no backslash, no fragment, no default port spelled out, no trailing-dot host. A URL
+//!   two parsers could read differently (`https://chatgpt.com\@evil.example/`) never passes,
+//!   whichever parser the host's HTTP client uses.
+//! - **the host is tied to the credential's provider.** A credential may reach its provider's
+//!   official hosts ([`OFFICIAL_HOSTS`], on the default port), or a host the operator named
+//!   *for that provider*: the base URL of the request's own config for that provider (or
+//!   `env-base-url`, for an OpenAI API key), or one given to
+//!   [`crate::EngineBuilder::allow_host`] for it; a named host is matched on its whole origin
+//!   (scheme, host and port). A config only names a host when it is itself sound (http(s), no
+//!   user info, no fragment, plain http only to loopback): a config the policy refused names
+//!   nothing. A host the policy made up, or another provider's host, never passes.
+//! - **the kind fits the host.** A sign-in (OAuth or token) never reaches the platform API or
+//!   an Azure resource, and an API key never reaches chatgpt.com, even when named.
+//! - plain http only to a named loopback host.
 //!
 //! For `filter-fallbacks`, every candidate must be a ref of the request with one of its
 //! credentials, on a transport that suits the credential's kind, and every ref of the request
 //! must be accounted for exactly once (a candidate or a drop).
 //!
-//! For `classify-error`, the verdict's free text is redacted again ([`Guard::scrub_verdict`]).
+//! For `classify-error`, the verdict's free text is bounded and redacted again
+//! ([`Guard::scrub_verdict`]).
 
 use route_policy_guest::fallbacks::Unaccounted;
+use route_policy_guest::redact;
 use route_policy_guest::types::{
-    CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, ProviderConfig, Transport, Verdict,
+    Credential, CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Transport, Verdict,
 };
 use std::fmt;
 use url::{Host, Url};
 
 /// The host OAuth and token credentials may always reach.
 pub const ACCOUNT_HOST: &str = "chatgpt.com";
-/// The host API keys may always reach.
+/// The host OpenAI API keys may always reach.
 pub const PLATFORM_HOST: &str = "api.openai.com";
 
-/// The guard's configuration: hosts the operator allows beyond those each request names.
+/// Each provider's official hosts, which its credentials may reach on the default https port
+/// without the operator naming them: `(provider, sign-ins, hosts)`, where `sign-ins` says
+/// whether the row is for OAuth and token credentials (else API keys), and a host written
+/// `*.suffix` is any name under that suffix.
+pub const OFFICIAL_HOSTS: &[(&str, bool, &[&str])] = &[
+    ("openai", false, &[PLATFORM_HOST]),
+    ("openai", true, &[ACCOUNT_HOST]),
+    ("openai-codex", true, &[ACCOUNT_HOST]),
+    ("azure-openai", false, &["*.openai.azure.com", "*.cognitiveservices.azure.com", "*.services.ai.azure.com"]),
+    ("anthropic", false, &["api.anthropic.com"]),
+    ("openrouter", false, &["openrouter.ai"]),
+    ("google", false, &["generativelanguage.googleapis.com"]),
+    ("mistral", false, &["api.mistral.ai"]),
+    ("groq", false, &["api.groq.com"]),
+    ("deepseek", false, &["api.deepseek.com"]),
+    ("xai", false, &["api.x.ai"]),
+    ("moonshot", false, &["api.moonshot.ai"]),
+];
+
+/// The longest verdict text (a `user-message` or a `rule`) the guard passes on, in bytes;
+/// longer text is cut to an excerpt.
+pub const MAX_VERDICT_TEXT: usize = 4096;
+
+/// The longest model id a verdict may ask the host to remember, in bytes.
+pub const MAX_MODEL_ID: usize = 256;
+
+/// The guard's configuration: hosts the operator allows for a provider, beyond its official
+/// hosts and those each request's own configuration names.
 #[derive(Clone, Debug, Default)]
 pub struct Guard {
-    allowed_hosts: Vec<String>,
+    /// `(provider, origin)` pairs, lowercase.
+    allowed: Vec<(String, Origin)>,
+}
+
+/// A URL's scheme, host and port: what a named host is matched on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    fn of(url: &Url) -> Option<Origin> {
+        Some(Origin { scheme: url.scheme().to_owned(), host: host_name(url)?, port: url.port() })
+    }
 }
 
 /// Why an answer was refused.
@@ -43,13 +94,22 @@ pub enum Violation {
     UnknownCredential(String),
     /// The endpoint's URL does not parse, or does not start with its base URL.
     BadUrl(String),
-    /// The credential would go to a host its kind may not reach.
+    /// The endpoint's URL is not exactly its canonical serialization.
+    NotCanonical {
+        /// The URL, redacted.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The credential would go to a host its provider and kind may not reach.
     Egress {
         /// The credential's profile id.
         credential: String,
         /// Its kind.
         kind: CredentialKind,
-        /// Where it would have gone.
+        /// Its provider.
+        provider: String,
+        /// Where it would have gone (host, and port when not the default).
         host: String,
     },
     /// A credential would travel over plain http to a host that is not a named loopback.
@@ -81,9 +141,13 @@ impl fmt::Display for Violation {
                 write!(f, "it names credential `{c}`, which the request did not describe")
             }
             Violation::BadUrl(u) => write!(f, "its URL {u} does not parse or does not start with its base URL"),
-            Violation::Egress { credential, kind, host } => {
-                write!(f, "it would send the {kind} credential `{credential}` to {host}, which that kind may not reach")
+            Violation::NotCanonical { url, reason } => {
+                write!(f, "its URL {url} is not in canonical form: {reason}")
             }
+            Violation::Egress { credential, kind, provider, host } => write!(
+                f,
+                "it would send the {provider} {kind} credential `{credential}` to {host}, which is neither an official host of {provider} for that kind nor one the operator named for it"
+            ),
             Violation::PlainHttp { credential, host } => {
                 write!(f, "it would send credential `{credential}` over plain http to {host}")
             }
@@ -99,50 +163,92 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Why an allowlist entry was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("allowed host `{entry}` for {provider}: {reason}")]
+pub struct AllowError {
+    /// The provider it was for.
+    pub provider: String,
+    /// The entry as given.
+    pub entry: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
 impl Guard {
-    /// A guard that also allows `allowed_hosts` (lowercase names).
-    pub fn new(allowed_hosts: Vec<String>) -> Guard {
-        Guard { allowed_hosts }
+    /// A guard with no allowed hosts beyond the official ones and each request's own.
+    pub fn new() -> Guard {
+        Guard::default()
+    }
+
+    /// Lets `provider`'s credentials also reach `host`: a name (`proxy.internal`, meaning
+    /// https on the default port), a `host:port`, or an origin (`http://127.0.0.1:4000`, plain
+    /// http only for a loopback host).
+    pub fn allow(mut self, provider: &str, host: &str) -> Result<Guard, AllowError> {
+        let refuse = |reason| AllowError { provider: provider.to_owned(), entry: host.to_owned(), reason };
+        if provider.is_empty() || !provider.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            return Err(refuse("the provider must be a provider id such as openai"));
+        }
+        let written = if host.contains("://") { host.to_owned() } else { format!("https://{host}") };
+        let url = Url::parse(&written).map_err(|_| refuse("not a host name, host:port or origin"))?;
+        let origin = sound_origin(&url).ok_or(refuse("user info, a path, plain http to a non-loopback host"))?;
+        if url.path() != "/" || url.query().is_some() {
+            return Err(refuse("user info, a path, plain http to a non-loopback host"));
+        }
+        self.allowed.push((provider.to_ascii_lowercase(), origin));
+        Ok(self)
     }
 
     /// Checks a `resolve-endpoint` answer against its request.
     pub fn check_endpoint(&self, request: &EndpointRequest, endpoint: &Endpoint) -> Result<(), Violation> {
-        let shown = |s: &str| route_policy_guest::redact::short(s);
         let credential = request
             .credentials
             .iter()
             .find(|c| c.profile_id == endpoint.credential)
-            .ok_or_else(|| Violation::UnknownCredential(shown(&endpoint.credential)))?;
-        if !endpoint.request_url.starts_with(&endpoint.base_url) {
-            return Err(Violation::BadUrl(route_policy_guest::redact::url(&endpoint.request_url)));
+            .ok_or_else(|| Violation::UnknownCredential(redact::short(&endpoint.credential)))?;
+        let url = canonical_url(&endpoint.request_url)?;
+        let base_ends = endpoint.request_url.strip_prefix(&endpoint.base_url).and_then(|rest| rest.chars().next());
+        if !matches!(base_ends, Some('/' | '?')) {
+            return Err(Violation::BadUrl(redact::url(&endpoint.request_url)));
         }
-        let url = Url::parse(&endpoint.request_url)
-            .map_err(|_| Violation::BadUrl(route_policy_guest::redact::url(&endpoint.request_url)))?;
-        let host =
-            host_name(&url).ok_or_else(|| Violation::BadUrl(route_policy_guest::redact::url(&endpoint.request_url)))?;
-        // Whether the operator named the host: parsed only when the answer is not the
-        // credential's own official host.
-        let named = || self.is_named(&host, &request.providers, request.env_base_url.as_deref());
-        let allowed = if credential.kind.is_account() {
-            host == ACCOUNT_HOST || (host != PLATFORM_HOST && !is_azure(&host) && named())
-        } else {
-            host == PLATFORM_HOST || (host != ACCOUNT_HOST && named())
+        let origin = Origin::of(&url).ok_or_else(|| Violation::BadUrl(redact::url(&endpoint.request_url)))?;
+        let shown_host = || match origin.port {
+            Some(port) => format!("{}:{port}", origin.host),
+            None => origin.host.clone(),
         };
-        if !allowed {
-            return Err(Violation::Egress { credential: shown(&credential.profile_id), kind: credential.kind, host });
+        let egress = || Violation::Egress {
+            credential: redact::short(&credential.profile_id),
+            kind: credential.kind,
+            provider: redact::short(&credential.provider),
+            host: shown_host(),
+        };
+        let account = credential.kind.is_account();
+        // The seeds' rules hold even for named hosts: no sign-in to the platform API or Azure,
+        // no API key to the ChatGPT backend.
+        let forbidden_for_kind = if account {
+            origin.host == PLATFORM_HOST || is_official_of(&origin.host, "azure-openai", false)
+        } else {
+            origin.host == ACCOUNT_HOST
+        };
+        if forbidden_for_kind {
+            return Err(egress());
         }
-        if url.scheme() != "https" {
-            let loopback = url.host().is_some_and(|h| is_loopback(&h));
-            if url.scheme() != "http" || !loopback || !named() {
-                return Err(Violation::PlainHttp { credential: shown(&credential.profile_id), host });
-            }
+        let official = origin.scheme == "https" && origin.port.is_none() && is_official_for(&origin.host, credential);
+        if official {
+            return Ok(());
+        }
+        if !self.is_named(&origin, request, credential) {
+            return Err(egress());
+        }
+        if origin.scheme != "https" && !url.host().is_some_and(|h| is_loopback(&h)) {
+            return Err(Violation::PlainHttp { credential: redact::short(&credential.profile_id), host: shown_host() });
         }
         Ok(())
     }
 
     /// Checks a `filter-fallbacks` answer against its request.
     pub fn check_plan(&self, request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Violation> {
-        let shown = |s: &str| route_policy_guest::redact::short(s);
+        let shown = |s: &str| redact::short(s);
         // Every ref exactly once: a candidate as written, a drop as the plan shows it.
         match route_policy_guest::fallbacks::accounting(request, plan) {
             Ok(()) => {}
@@ -177,38 +283,118 @@ impl Guard {
     /// Redacts a verdict's free text. A policy only ever sees secrets in `classify-error`
     /// (bodies, headers and URLs that providers echo), and a hostile one could repeat them in
     /// its message; the host redacts again rather than trust it did.
+    ///
+    /// Text longer than [`MAX_VERDICT_TEXT`] is cut first (an honest verdict is a sentence or
+    /// two), so the host's work on a verdict is bounded whatever a policy returns.
     pub fn scrub_verdict(&self, verdict: &mut Verdict) {
         for text in [&mut verdict.user_message, &mut verdict.rule] {
-            if let std::borrow::Cow::Owned(clean) = route_policy_guest::redact::text(text) {
+            if text.len() > MAX_VERDICT_TEXT {
+                *text = redact::excerpt(text, MAX_VERDICT_TEXT / 4);
+            } else if let std::borrow::Cow::Owned(clean) = redact::text(text) {
                 *text = clean;
             }
         }
-        if verdict.remember.as_ref().is_some_and(|r| route_policy_guest::redact::has_secret_token(&r.model)) {
+        if verdict.remember.as_ref().is_some_and(|r| r.model.len() > MAX_MODEL_ID || redact::has_secret_token(&r.model))
+        {
             verdict.remember = None;
         }
     }
 
-    /// Whether the operator named `host`: in the request's configs, its `env-base-url`, or the
-    /// guard's allowlist.
-    fn is_named(&self, host: &str, providers: &[ProviderConfig], env_base_url: Option<&str>) -> bool {
-        let configured = providers.iter().filter_map(|p| p.base_url.as_deref()).chain(env_base_url);
-        self.allowed_hosts.iter().any(|h| h == host)
-            || configured.filter_map(|raw| Url::parse(raw.trim()).ok()).filter_map(|u| host_name(&u)).any(|h| h == host)
+    /// Whether the operator named `origin` for this credential's provider: in the request's
+    /// config for that provider, in `env-base-url` (an OpenAI API key's), or in the guard's
+    /// allowlist.
+    fn is_named(&self, origin: &Origin, request: &EndpointRequest, credential: &Credential) -> bool {
+        let provider = credential.provider.to_ascii_lowercase();
+        let config_ids = config_ids(&provider, credential.kind.is_account());
+        let configured = request
+            .providers
+            .iter()
+            .filter(|p| config_ids.iter().any(|id| p.id.eq_ignore_ascii_case(id)))
+            .filter_map(|p| p.base_url.as_deref());
+        let env = (provider == "openai" && !credential.kind.is_account()).then_some(request.env_base_url.as_deref());
+        self.allowed.iter().any(|(p, o)| *p == provider && o == origin)
+            || configured.chain(env.flatten()).filter_map(configured_origin).any(|o| o == *origin)
     }
 }
 
-/// A URL's host, lowercase, without a trailing dot.
+/// The config ids whose base URLs name hosts for a provider's credentials. OpenAI's sign-ins
+/// use the `openai-codex` config (the Codex route); its API keys the `openai` config.
+fn config_ids(provider: &str, account: bool) -> Vec<String> {
+    match (provider, account) {
+        ("openai" | "openai-codex", true) => vec!["openai-codex".to_owned()],
+        _ => vec![provider.to_owned()],
+    }
+}
+
+/// The request URL, if it is exactly its own canonical serialization.
+fn canonical_url(raw: &str) -> Result<Url, Violation> {
+    let refuse = |reason| Violation::NotCanonical { url: redact::url(raw), reason };
+    if raw.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(refuse("it holds a control character or a space"));
+    }
+    if raw.contains('\\') {
+        return Err(refuse("it holds a backslash"));
+    }
+    let url = Url::parse(raw).map_err(|_| Violation::BadUrl(redact::url(raw)))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse("it carries user info"));
+    }
+    if url.fragment().is_some() {
+        return Err(refuse("it has a fragment"));
+    }
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(refuse("its scheme is not https"));
+    }
+    if url.host_str().is_some_and(|h| h.ends_with('.')) {
+        return Err(refuse("its host ends in a dot"));
+    }
+    if url.as_str() != raw {
+        return Err(refuse("it is not written as a URL parser writes it back"));
+    }
+    Ok(url)
+}
+
+/// The origin a configured base URL names, if the config is sound: it parses, has no user
+/// info or fragment, and uses https (or plain http to a loopback host).
+fn configured_origin(raw: &str) -> Option<Origin> {
+    let raw = raw.trim();
+    if raw.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\') {
+        return None;
+    }
+    sound_origin(&Url::parse(raw).ok()?)
+}
+
+fn sound_origin(url: &Url) -> Option<Origin> {
+    let sound = url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
+        && (url.scheme() == "https" || (url.scheme() == "http" && url.host().is_some_and(|h| is_loopback(&h))));
+    sound.then(|| Origin::of(url)).flatten()
+}
+
+/// Whether `host` is an official host of this credential's provider, for its kind.
+fn is_official_for(host: &str, credential: &Credential) -> bool {
+    is_official_of(host, &credential.provider.to_ascii_lowercase(), credential.kind.is_account())
+}
+
+fn is_official_of(host: &str, provider: &str, account: bool) -> bool {
+    OFFICIAL_HOSTS.iter().filter(|(p, a, _)| *p == provider && *a == account).flat_map(|(_, _, hosts)| *hosts).any(
+        |pattern| match pattern.strip_prefix('*') {
+            Some(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
+            None => host == *pattern,
+        },
+    )
+}
+
+/// A URL's host, lowercase (IPv6 in brackets), without the DNS root's trailing dot (a request
+/// URL with one is refused before this, as not canonical).
 fn host_name(url: &Url) -> Option<String> {
     let host = match url.host()? {
-        Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+        Host::Domain(d) => d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase(),
         Host::Ipv4(ip) => ip.to_string(),
         Host::Ipv6(ip) => format!("[{ip}]"),
     };
     Some(host)
-}
-
-fn is_azure(host: &str) -> bool {
-    host.ends_with(".openai.azure.com") || host.ends_with(".cognitiveservices.azure.com")
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
@@ -225,7 +411,11 @@ fn is_loopback(host: &Host<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use route_policy_guest::types::{AuthHeader, BaseUrlClass, Capability, Credential, Plan};
+    use route_policy_guest::types::{AuthHeader, BaseUrlClass, Capability, Plan, ProviderConfig};
+
+    fn credential(profile_id: &str, provider: &str, kind: CredentialKind) -> Credential {
+        Credential { profile_id: profile_id.into(), provider: provider.into(), kind, plan: Plan::Plus }
+    }
 
     fn request(providers: Vec<ProviderConfig>) -> EndpointRequest {
         EndpointRequest {
@@ -233,21 +423,18 @@ mod tests {
             capability: Capability::Chat,
             providers,
             credentials: vec![
-                Credential {
-                    profile_id: "oauth".into(),
-                    provider: "openai-codex".into(),
-                    kind: CredentialKind::Oauth,
-                    plan: Plan::Plus,
-                },
-                Credential {
-                    profile_id: "key".into(),
-                    provider: "openai".into(),
-                    kind: CredentialKind::ApiKey,
-                    plan: Plan::Api,
-                },
+                credential("oauth", "openai-codex", CredentialKind::Oauth),
+                credential("key", "openai", CredentialKind::ApiKey),
+                credential("claude", "anthropic", CredentialKind::ApiKey),
+                credential("azure", "azure-openai", CredentialKind::ApiKey),
+                credential("router", "openrouter", CredentialKind::ApiKey),
             ],
             env_base_url: None,
         }
+    }
+
+    fn config(id: &str, base: &str) -> ProviderConfig {
+        ProviderConfig { id: id.into(), base_url: Some(base.into()), ..Default::default() }
     }
 
     fn endpoint(credential: &str, base: &str) -> Endpoint {
@@ -266,48 +453,130 @@ mod tests {
         }
     }
 
+    fn with_url(credential: &str, base: &str, request_url: &str) -> Endpoint {
+        Endpoint { request_url: request_url.into(), ..endpoint(credential, base) }
+    }
+
+    fn check(providers: Vec<ProviderConfig>, endpoint: &Endpoint) -> Result<(), Violation> {
+        Guard::new().check_endpoint(&request(providers), endpoint)
+    }
+
     #[test]
     fn oauth_goes_only_to_chatgpt_or_a_named_proxy() {
-        let guard = Guard::default();
-        assert!(
-            guard.check_endpoint(&request(vec![]), &endpoint("oauth", "https://chatgpt.com/backend-api/codex")).is_ok()
-        );
-        let evil = guard.check_endpoint(&request(vec![]), &endpoint("oauth", "https://evil.example/v1"));
+        assert!(check(vec![], &endpoint("oauth", "https://chatgpt.com/backend-api/codex")).is_ok());
+        let evil = check(vec![], &endpoint("oauth", "https://evil.example/v1"));
         assert!(matches!(evil, Err(Violation::Egress { .. })), "{evil:?}");
-        let platform = guard.check_endpoint(&request(vec![]), &endpoint("oauth", "https://api.openai.com/v1"));
-        assert!(matches!(platform, Err(Violation::Egress { .. })));
-        let proxy = ProviderConfig {
-            id: "openai-codex".into(),
-            base_url: Some("http://127.0.0.1:4000/backend-api/codex".into()),
-            ..Default::default()
-        };
-        assert!(
-            guard
-                .check_endpoint(&request(vec![proxy]), &endpoint("oauth", "http://127.0.0.1:4000/backend-api/codex"))
-                .is_ok()
-        );
+        assert!(matches!(
+            check(vec![], &endpoint("oauth", "https://api.openai.com/v1")),
+            Err(Violation::Egress { .. })
+        ));
+        let proxy = config("openai-codex", "http://127.0.0.1:4000/backend-api/codex");
+        assert!(check(vec![proxy.clone()], &endpoint("oauth", "http://127.0.0.1:4000/backend-api/codex")).is_ok());
+        // The same proxy host on another port is another origin.
+        assert!(check(vec![proxy], &endpoint("oauth", "http://127.0.0.1:4001/backend-api/codex")).is_err());
         // Naming the platform does not let an OAuth token reach it.
-        let named = ProviderConfig {
-            id: "openai-codex".into(),
-            base_url: Some("https://api.openai.com/v1".into()),
-            ..Default::default()
-        };
-        assert!(guard.check_endpoint(&request(vec![named]), &endpoint("oauth", "https://api.openai.com/v1")).is_err());
+        let named = config("openai-codex", "https://api.openai.com/v1");
+        assert!(check(vec![named], &endpoint("oauth", "https://api.openai.com/v1")).is_err());
     }
 
     #[test]
     fn api_keys_stay_off_chatgpt_and_plain_http() {
-        let guard = Guard::new(vec!["proxy.internal".into()]);
-        assert!(guard.check_endpoint(&request(vec![]), &endpoint("key", "https://api.openai.com/v1")).is_ok());
+        let guard = Guard::new().allow("openai", "proxy.internal").unwrap();
+        let check = |e: &Endpoint| guard.check_endpoint(&request(vec![]), e);
+        assert!(check(&endpoint("key", "https://api.openai.com/v1")).is_ok());
+        assert!(check(&endpoint("key", "https://chatgpt.com/backend-api/codex")).is_err());
+        assert!(check(&endpoint("key", "https://proxy.internal/v1")).is_ok());
+        let plain = check(&endpoint("key", "http://proxy.internal/v1"));
+        assert!(matches!(plain, Err(Violation::Egress { .. })), "{plain:?}");
+        assert!(matches!(check(&endpoint("ghost", "https://api.openai.com/v1")), Err(Violation::UnknownCredential(_))));
+        // The allowlist names the proxy for openai's keys only.
+        assert!(check(&endpoint("claude", "https://proxy.internal/v1")).is_err());
+    }
+
+    #[test]
+    fn a_url_two_parsers_read_differently_is_refused() {
+        // Python's urlsplit reads evil.example as the host; WHATWG reads chatgpt.com.
+        let backslash = with_url("oauth", "https://chatgpt.com", "https://chatgpt.com\\@evil.example/responses");
         assert!(
-            guard.check_endpoint(&request(vec![]), &endpoint("key", "https://chatgpt.com/backend-api/codex")).is_err()
+            matches!(check(vec![], &backslash), Err(Violation::NotCanonical { .. })),
+            "{:?}",
+            check(vec![], &backslash)
         );
-        assert!(guard.check_endpoint(&request(vec![]), &endpoint("key", "https://proxy.internal/v1")).is_ok());
-        let plain = guard.check_endpoint(&request(vec![]), &endpoint("key", "http://proxy.internal/v1"));
-        assert!(matches!(plain, Err(Violation::PlainHttp { .. })), "{plain:?}");
-        assert!(matches!(
-            guard.check_endpoint(&request(vec![]), &endpoint("ghost", "https://api.openai.com/v1")),
-            Err(Violation::UnknownCredential(_))
-        ));
+        let crlf = with_url(
+            "oauth",
+            "https://chatgpt.com/backend-api/codex",
+            "https://chatgpt.com/backend-api/codex/responses\r\nX-Injected: 1",
+        );
+        assert!(matches!(check(vec![], &crlf), Err(Violation::NotCanonical { .. })));
+        for url in [
+            "https://user:pw@chatgpt.com/backend-api/codex/responses",
+            "https://chatgpt.com:443/backend-api/codex/responses",
+            "https://chatgpt.com./backend-api/codex/responses",
+            "https://CHATGPT.com/backend-api/codex/responses",
+            "https://chatgpt.com/backend-api/codex/responses#x",
+            "https://chatgpt.com/backend-api/codex/%2e%2e/responses",
+            "https://chatgpt.com/backend-api/codex/../responses",
+            "https://chatgpt.com/backend-api/codex/resp onses",
+        ] {
+            let base = url.split("/responses").next().unwrap();
+            let result = check(vec![], &with_url("oauth", base, url));
+            assert!(result.is_err(), "{url} passed");
+        }
+    }
+
+    #[test]
+    fn an_official_host_on_another_port_is_not_official() {
+        let result = check(vec![], &endpoint("oauth", "https://chatgpt.com:8443/backend-api/codex"));
+        assert!(matches!(result, Err(Violation::Egress { ref host, .. }) if host == "chatgpt.com:8443"), "{result:?}");
+    }
+
+    #[test]
+    fn a_host_named_for_another_provider_does_not_count() {
+        let openrouter = config("openrouter", "https://openrouter.ai/api/v1");
+        assert!(check(vec![openrouter.clone()], &endpoint("oauth", "https://openrouter.ai/api/v1")).is_err());
+        assert!(check(vec![openrouter.clone()], &endpoint("key", "https://openrouter.ai/api/v1")).is_err());
+        assert!(check(vec![openrouter], &endpoint("router", "https://openrouter.ai/api/v1")).is_ok());
+        // OPENAI_BASE_URL names a host for OpenAI's API keys, never for a sign-in.
+        let mut env = request(vec![]);
+        env.env_base_url = Some("https://proxy.example/v1".into());
+        let guard = Guard::new();
+        assert!(guard.check_endpoint(&env, &endpoint("key", "https://proxy.example/v1")).is_ok());
+        assert!(guard.check_endpoint(&env, &endpoint("oauth", "https://proxy.example/v1")).is_err());
+    }
+
+    #[test]
+    fn a_config_with_user_info_names_nothing() {
+        let bad = config("openai-codex", "https://u:p@evil.example/backend-api/codex");
+        let result = check(vec![bad], &endpoint("oauth", "https://evil.example/backend-api/codex"));
+        assert!(matches!(result, Err(Violation::Egress { .. })), "{result:?}");
+        let plain = config("openai", "http://proxy.example/v1");
+        assert!(check(vec![plain], &endpoint("key", "http://proxy.example/v1")).is_err());
+    }
+
+    #[test]
+    fn other_providers_keys_stay_with_their_providers() {
+        for profile in ["claude", "azure", "router"] {
+            let result = check(vec![], &endpoint(profile, "https://api.openai.com/v1"));
+            assert!(matches!(result, Err(Violation::Egress { .. })), "{profile}: {result:?}");
+        }
+        assert!(check(vec![], &endpoint("claude", "https://api.anthropic.com/v1")).is_ok());
+        assert!(check(vec![], &endpoint("azure", "https://res.openai.azure.com/openai/v1")).is_ok());
+        assert!(check(vec![], &endpoint("azure", "https://openai.azure.com/openai/v1")).is_err());
+        assert!(check(vec![], &endpoint("oauth", "https://res.openai.azure.com/openai/v1")).is_err());
+    }
+
+    #[test]
+    fn the_allowlist_refuses_what_it_cannot_mean() {
+        for (provider, host) in [
+            ("openai", "http://proxy.example"),
+            ("openai", "https://u:p@proxy.example"),
+            ("openai", "proxy.example/v1"),
+            ("", "proxy.example"),
+            ("open ai", "proxy.example"),
+        ] {
+            assert!(Guard::new().allow(provider, host).is_err(), "{provider}={host}");
+        }
+        assert!(Guard::new().allow("openai", "http://127.0.0.1:4000").is_ok());
+        assert!(Guard::new().allow("openai", "proxy.example:8443").is_ok());
     }
 }

@@ -30,8 +30,9 @@ pub struct EngineArgs {
     /// The policy component to load (default: the one built from guest/ with this binary).
     #[arg(long, global = true, value_name = "PATH")]
     pub component: Option<PathBuf>,
-    /// Also let credentials go to this host (a proxy you run); repeatable.
-    #[arg(long, global = true, value_name = "HOST")]
+    /// Also let PROVIDER's credentials go to HOST (a proxy you run for it: a name, host:port,
+    /// or http://loopback:port); repeatable.
+    #[arg(long, global = true, value_name = "PROVIDER=HOST")]
     pub allow_host: Vec<String>,
     /// Cache compiled policies in this directory.
     #[arg(long, global = true, value_name = "DIR")]
@@ -155,8 +156,11 @@ impl EngineArgs {
         let mut builder = Engine::builder()
             .deadline(std::time::Duration::from_millis(self.deadline_ms))
             .memory_limit(self.memory_mib << 20);
-        for host in &self.allow_host {
-            builder = builder.allow_host(host);
+        for entry in &self.allow_host {
+            let (provider, host) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("--allow-host `{entry}`: write PROVIDER=HOST, e.g. openai=proxy.internal"))?;
+            builder = builder.allow_host(provider, host);
         }
         if let Some(dir) = &self.cache_dir {
             builder = builder.cache_dir(dir);
@@ -170,7 +174,16 @@ impl EngineArgs {
             Some(path) => Policy::load(engine, path),
             None => Policy::builtin(engine),
         };
+        warn_about_cache(engine);
         loaded.map_err(|e: LoadError| e.to_string())
+    }
+}
+
+/// Says on stderr, once, that the compiled-code cache was refused (policies still load: they
+/// are compiled without it).
+pub(crate) fn warn_about_cache(engine: &Engine) {
+    if let Some(warning) = engine.cache_warning() {
+        eprintln!("route-policy: warning: {warning}");
     }
 }
 

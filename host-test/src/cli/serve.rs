@@ -52,6 +52,7 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> Resul
         None => Policy::builtin(&engine).and_then(|policy| PolicyHost::new(engine, policy, options)),
     }
     .map_err(|e| e.to_string())?;
+    super::warn_about_cache(host.current().engine());
     let host = match &args.decision_log {
         Some(path) => host.with_decision_log(DecisionLog::open(path)?),
         None => host,
@@ -79,7 +80,10 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> Resul
 
 fn report(outcome: Result<Arc<Policy>, LoadError>) {
     match outcome {
-        Ok(policy) => eprintln!("activated {}", policy.id()),
+        Ok(policy) => {
+            super::warn_about_cache(policy.engine());
+            eprintln!("activated {}", policy.id())
+        }
         Err(error) => eprintln!("rejected {error}; the previous policy keeps serving"),
     }
 }

@@ -150,6 +150,78 @@ fn the_guard_refuses_the_naive_route_of_seed_000() {
     );
 }
 
+/// Every way a policy once got a credential past the guard (issue 13, item 3), tried by the
+/// hostile fixture: each is refused, with the violation that names it.
+#[test]
+fn the_guard_refuses_every_known_bypass() {
+    use route_policy::types::{Credential, Plan, ProviderConfig};
+    let key = |profile: &str, provider: &str| Credential {
+        profile_id: profile.into(),
+        provider: provider.into(),
+        kind: CredentialKind::ApiKey,
+        plan: Plan::Api,
+    };
+    let config =
+        |id: &str, base: &str| ProviderConfig { id: id.into(), base_url: Some(base.into()), ..Default::default() };
+    let request = EndpointRequest {
+        model: String::new(),
+        capability: Capability::Chat,
+        providers: vec![
+            config("openrouter", "https://openrouter.ai/api/v1"),
+            config("openai-codex", "https://u:p@evil.example/backend-api/codex"),
+        ],
+        credentials: vec![
+            codex_oauth(),
+            key("openai-key", "openai"),
+            key("anthropic-key", "anthropic"),
+            key("azure-key", "azure-openai"),
+            key("openrouter-key", "openrouter"),
+        ],
+        env_base_url: Some("https://env-proxy.example/v1".into()),
+    };
+    let signin = codex_oauth().profile_id;
+    let attempts = [
+        (signin.as_str(), "https://chatgpt.com\\@evil.example/responses", "canonical"),
+        (signin.as_str(), "https://chatgpt.com/backend-api/codex/responses\r\nX-Injected: 1", "canonical"),
+        (signin.as_str(), "https://chatgpt.com:8443/backend-api/codex/responses", "chatgpt.com:8443"),
+        (signin.as_str(), "https://openrouter.ai/api/v1/responses", "openrouter.ai"),
+        (signin.as_str(), "https://env-proxy.example/v1/responses", "env-proxy.example"),
+        (signin.as_str(), "https://evil.example/backend-api/codex/responses", "evil.example"),
+        ("anthropic-key", "https://api.openai.com/v1/responses", "api.openai.com"),
+        ("azure-key", "https://api.openai.com/v1/responses", "api.openai.com"),
+        ("openrouter-key", "https://api.openai.com/v1/responses", "api.openai.com"),
+    ];
+    for (profile, url, named) in attempts {
+        let mut ask = request.clone();
+        ask.model = format!("send {profile} {url}");
+        let error = HOSTILE.resolve_endpoint(&ask).expect_err(url);
+        let Error::Guard { violation, .. } = &error else { panic!("{url}: {error}") };
+        let said = violation.to_string();
+        assert!(said.contains(named), "{url}: {said}");
+        assert!(!said.contains('\r') && !said.contains('\n'), "{url}: the refusal is one line: {said:?}");
+    }
+    // The same hostile policy, sending each credential where it belongs, passes.
+    for (profile, url) in [
+        (signin.as_str(), "https://chatgpt.com/backend-api/codex/responses"),
+        ("openai-key", "https://env-proxy.example/v1/responses"),
+        ("openrouter-key", "https://openrouter.ai/api/v1/responses"),
+    ] {
+        let mut ask = request.clone();
+        ask.model = format!("send {profile} {url}");
+        HOSTILE.resolve_endpoint(&ask).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+}
+
+/// A policy that echoes a huge body into its verdict cannot make the host's second redaction
+/// slow: the guard cuts long text before redacting it.
+#[test]
+fn the_guard_bounds_what_a_policy_echoes() {
+    let body = "a+".repeat(64 << 10);
+    let verdict = HOSTILE.classify_error(&ProviderFailure { status: Some(500), body, ..Default::default() }).unwrap();
+    assert!(verdict.user_message.len() <= route_policy::guard::MAX_VERDICT_TEXT, "{}", verdict.user_message.len());
+    assert!(verdict.user_message.ends_with(" …"), "a cut is marked");
+}
+
 #[test]
 fn the_guard_refuses_a_plan_that_loses_refs() {
     let error = HOSTILE
