@@ -223,6 +223,9 @@ schema! {
         /// Backoff when the provider gives no delay: base × 2^(attempt − 1), at most `max`.
         pub backoff_base_ms: u64,
         pub backoff_max_ms: u64,
+        /// The shortest wait before a retry, even when the provider says "now" (a `Retry-After`
+        /// of 0 or a date in the past): never hammer a provider. At least the host's floor.
+        pub min_delay_ms: u64,
         pub attempt_cap: Cap,
         pub delay_cap: Cap,
     }
@@ -285,18 +288,5 @@ schema! {
         pub remember: bool,
         /// The user message, with placeholders (listed at the top of `errors.toml`).
         pub message: Str,
-    }
-
-    /// `redact.toml`: the shapes of secrets that never appear in an answer.
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-    pub struct RedactRules {
-        /// Token prefixes of API keys (`sk-`, …); a token that starts with one is a secret.
-        pub key_prefixes: List<Str>,
-        /// Words that introduce a credential (`bearer`, …).
-        pub auth_schemes: List<Str>,
-        /// Header, JSON key and query names whose values are secrets (lowercase).
-        pub secret_names: List<Str>,
-        /// A run of token characters at least this long, with letters and digits, is a secret.
-        pub min_opaque_token: u32,
     }
 }

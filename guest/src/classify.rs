@@ -7,9 +7,8 @@
 //! conditions all hold decides. A `retry` past the attempt cap or the delay cap becomes
 //! `next-candidate`.
 
-use crate::fallbacks::plan_name;
+use crate::model::{ModelRef, plan_name};
 use crate::redact;
-use crate::resolve::ModelRef;
 use crate::rules::{self, ERRORS, ErrorRule, POLICY};
 use crate::types::{Action, ProviderFailure, Rejection, Verdict};
 use crate::url::{self, RequestUrl};
@@ -157,7 +156,7 @@ impl<'a> Evidence<'a> {
         let mut message = rule.message;
         let mut retry_after_ms = None;
         if action == Action::Retry {
-            let delay = self.asked_delay_ms.unwrap_or_else(|| backoff_ms(attempt));
+            let delay = self.asked_delay_ms.unwrap_or_else(|| backoff_ms(attempt)).max(retry.min_delay_ms);
             retry_after_ms = Some(delay);
             if u64::from(attempt) >= retry.attempt_cap.value {
                 (action, rule_id, message) = (Action::NextCandidate, retry.attempt_cap.id, retry.attempt_cap.message);

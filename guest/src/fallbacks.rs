@@ -6,12 +6,12 @@
 //! unsupported-for-plan, learned-rejection, over-limit. A ref that survives becomes a candidate
 //! carrying the credential and transport that `resolve-endpoint` gives it.
 
+use crate::model::{self, ModelRef, plan_name};
 use crate::redact;
-use crate::resolve::{self, ModelRef, Route, Routing};
+use crate::resolve::{Route, Routing};
 use crate::rules::{self, MODELS, POLICY, ROUTES};
 use crate::types::{
-    Candidate, Credential, DropReason, Dropped, FallbackPlan, FallbackRequest, Plan, PolicyError, PolicyErrorCode,
-    Transport,
+    Candidate, Credential, DropReason, Dropped, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, Transport,
 };
 
 /// `filter-fallbacks`.
@@ -73,54 +73,7 @@ pub fn filter_fallbacks(request: &FallbackRequest) -> Result<FallbackPlan, Polic
 /// A dropped ref, as written; a ref shaped like a secret is redacted, since the plan ends up in
 /// the host's logs.
 fn drop(written: &str, reason: DropReason, detail: String) -> Dropped {
-    Dropped { model: shown_dropped(written), reason, detail }
-}
-
-/// How a plan shows a dropped ref: [`redact::text`] of it. A candidate's `requested` is the ref
-/// exactly as written (it passed the identifier checks of a model ref), so that the host can
-/// match it to its configuration.
-pub fn shown_dropped(written: &str) -> String {
-    redact::text(written).into_owned()
-}
-
-/// A ref a plan does not account for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Unaccounted {
-    /// An answered ref that is no ref of the request (or one too many times).
-    Invented(String),
-    /// A ref of the request that is neither a candidate nor dropped.
-    Lost(String),
-}
-
-/// Whether every ref of the request is a candidate (as written) or dropped (as
-/// [`shown_dropped`]), exactly once: the accounting the property tests, the fuzz targets and the
-/// host's guard hold a plan to.
-pub fn accounting(request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Unaccounted> {
-    let mut refs: Vec<&str> = std::iter::once(request.primary.as_str())
-        .chain(request.fallbacks.iter().map(String::as_str))
-        .chain(request.explicit_override.as_deref())
-        .collect();
-    // Candidates first: they match exactly, so a drop of an equal ref cannot take their place.
-    for candidate in &plan.candidates {
-        match refs.iter().position(|r| *r == candidate.requested) {
-            Some(at) => {
-                refs.remove(at);
-            }
-            None => return Err(Unaccounted::Invented(candidate.requested.clone())),
-        }
-    }
-    for dropped in &plan.dropped {
-        match refs.iter().position(|r| shown_dropped(r) == dropped.model) {
-            Some(at) => {
-                refs.remove(at);
-            }
-            None => return Err(Unaccounted::Invented(dropped.model.clone())),
-        }
-    }
-    match refs.first() {
-        Some(lost) => Err(Unaccounted::Lost(shown_dropped(lost))),
-        None => Ok(()),
-    }
+    Dropped { model: route_policy_contract::accounting::shown_dropped(written), reason, detail }
 }
 
 struct Planner<'a> {
@@ -153,7 +106,7 @@ impl Planner<'_> {
         }
         seen.push(canonical.clone());
 
-        if let Some(family) = resolve::family_of(&model)
+        if let Some(family) = model::family_of(&model)
             && !family.capabilities.contains(&capability)
         {
             return Ok(Err((
@@ -168,7 +121,7 @@ impl Planner<'_> {
         }
 
         // The route, exactly as resolve-endpoint would give it.
-        let (credential, transport, route) = if resolve::is_routed(&model.provider) {
+        let (credential, transport, route) = if model::is_routed(&model.provider) {
             match self.routing.route_quietly(&model, capability) {
                 Ok(endpoint) => {
                     let credential = self.credential(&endpoint.credential);
@@ -258,26 +211,10 @@ impl Planner<'_> {
     }
 }
 
-/// A plan's name for a sentence: `Plus`, `Business`, `API`.
-pub fn plan_name(plan: Plan) -> &'static str {
-    match plan {
-        Plan::Api => "API",
-        Plan::Free => "Free",
-        Plan::Go => "Go",
-        Plan::Plus => "Plus",
-        Plan::Pro => "Pro",
-        Plan::Team => "Team",
-        Plan::Business => "Business",
-        Plan::Enterprise => "Enterprise",
-        Plan::Edu => "Edu",
-        Plan::Unknown => "unknown",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Capability, CredentialKind, FailureReason, Rejection};
+    use crate::types::{Capability, CredentialKind, FailureReason, Plan, Rejection};
 
     fn candidates_of(plan: &FallbackPlan) -> Vec<&str> {
         plan.candidates.iter().map(|c| c.model.as_str()).collect()

@@ -1,27 +1,49 @@
 //! route-policy's policy: provider-routing rules as plain Rust, exported as a WebAssembly
 //! component through `wit/route-policy.wit`.
 //!
-//! The logic lives in one module per verb and is unit-tested natively; this file only binds the
-//! WIT world to it (on `wasm32`) and re-exports the entry points.
+//! The logic lives in one module per verb (`resolve`, `fallbacks`, `classify`), over the words
+//! they share (`model`, `url`) and the rule data (`rules`); all of it is unit-tested natively.
+//! This file only binds the WIT world to it (on `wasm32`) and re-exports the entry points. The
+//! contract's vocabulary and redaction come from `route-policy-contract`, without its host
+//! half: the component links the policy and its bindings, nothing a host needs.
 
 pub mod classify;
-pub mod decode;
-pub mod fallbacks;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod invariants;
-pub mod redact;
+pub mod consistency;
+pub mod fallbacks;
+pub mod model;
 pub mod resolve;
 pub mod rules;
-pub mod types;
 pub mod url;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod vectors;
-pub mod wire;
 
 pub use classify::classify_error;
 pub use fallbacks::filter_fallbacks;
 pub use resolve::resolve_endpoint;
+pub use route_policy_contract::{redact, types};
 pub use rules::policy_info;
+
+/// This policy called in-process, through the contract's [`types::Verbs`]: the baseline of the
+/// hosts' parity tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Native;
+
+impl types::Verbs for Native {
+    fn resolve_endpoint(&self, request: &types::EndpointRequest) -> Result<types::Endpoint, types::PolicyError> {
+        resolve_endpoint(request)
+    }
+
+    fn filter_fallbacks(&self, request: &types::FallbackRequest) -> Result<types::FallbackPlan, types::PolicyError> {
+        filter_fallbacks(request)
+    }
+
+    fn classify_error(&self, failure: &types::ProviderFailure) -> types::Verdict {
+        classify_error(failure)
+    }
+
+    fn policy_info(&self) -> types::PolicyIdentity {
+        policy_info()
+    }
+}
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -33,7 +55,7 @@ mod component {
         Verdict,
     };
 
-    crate::convert_vocabulary!(exports::agent::route_policy::router);
+    route_policy_contract::convert_vocabulary!(exports::agent::route_policy::router);
 
     struct Policy;
 

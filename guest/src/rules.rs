@@ -20,7 +20,7 @@ include!(concat!(env!("OUT_DIR"), "/rules.rs"));
 /// `policy-info`: which policy this is.
 pub fn policy_info() -> PolicyIdentity {
     PolicyIdentity {
-        contract: CONTRACT.to_owned(),
+        contract: route_policy_contract::CONTRACT.to_owned(),
         revision: POLICY.revision.to_owned(),
         rules_digest: RULES_DIGEST.to_owned(),
     }
@@ -176,6 +176,6 @@ mod tests {
     fn every_rule_file_is_in_the_digest() {
         assert_eq!(RULES_DIGEST.len(), 64);
         assert!(RULES_DIGEST.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(policy_info().contract, CONTRACT);
+        assert_eq!(policy_info().contract, route_policy_contract::CONTRACT);
     }
 }

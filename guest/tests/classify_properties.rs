@@ -3,9 +3,10 @@
 //! its bounded prefix.
 
 use proptest::prelude::*;
+use route_policy_contract::invariants;
+use route_policy_contract::types::{Action, CredentialKind, Plan, ProviderFailure};
 use route_policy_guest::rules::POLICY;
-use route_policy_guest::types::{Action, CredentialKind, Plan, ProviderFailure};
-use route_policy_guest::{classify_error, invariants};
+use route_policy_guest::{classify_error, consistency};
 
 /// Words providers use, so that generated bodies reach many rules.
 const WORDS: &[&str] = &[
@@ -125,10 +126,10 @@ proptest! {
     #[test]
     fn redaction_is_idempotent(words in text(), (secret, _) in secret(), more in text()) {
         let input = format!("{words}\n{secret}\n{more}");
-        let once = route_policy_guest::redact::text(&input).into_owned();
-        prop_assert_eq!(route_policy_guest::redact::text(&once), once.as_str());
-        let excerpt = route_policy_guest::redact::excerpt(&input, 240);
-        prop_assert_eq!(route_policy_guest::redact::text(&excerpt), excerpt.as_str());
+        let once = route_policy_contract::redact::text(&input).into_owned();
+        prop_assert_eq!(route_policy_contract::redact::text(&once), once.as_str());
+        let excerpt = route_policy_contract::redact::excerpt(&input, 240);
+        prop_assert_eq!(route_policy_contract::redact::text(&excerpt), excerpt.as_str());
     }
 
     #[test]
@@ -136,7 +137,7 @@ proptest! {
         let failure = ProviderFailure { status: Some(400), body, credential_kind: credential, attempt, ..ProviderFailure::default() };
         let verdict = classify_error(&failure);
         prop_assert_ne!(verdict.action, Action::Retry, "{:?}", verdict);
-        if let Err(broken) = invariants::verdict(&failure, &verdict) {
+        if let Err(broken) = invariants::verdict(&failure, &verdict).and_then(|()| consistency::verdict(&failure, &verdict)) {
             prop_assert!(false, "{broken}");
         }
     }
@@ -144,7 +145,7 @@ proptest! {
     #[test]
     fn every_verdict_can_be_acted_on(body in body(text()), status in status(), network in prop::option::of("[A-Z_]{0,20}"), plan in prop::option::of(prop::sample::select(Plan::ALL.to_vec())), attempt in 0..6u32) {
         let failure = ProviderFailure { status, body, network_error: network, plan, attempt, ..ProviderFailure::default() };
-        if let Err(broken) = invariants::verdict(&failure, &classify_error(&failure)) {
+        if let Err(broken) = { let verdict = classify_error(&failure); invariants::verdict(&failure, &verdict).and_then(|()| consistency::verdict(&failure, &verdict)) } {
             prop_assert!(false, "{broken}");
         }
     }

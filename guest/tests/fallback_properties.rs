@@ -2,10 +2,11 @@
 //! exactly once), and every candidate carries the route `resolve-endpoint` gives it.
 
 use proptest::prelude::*;
-use route_policy_guest::types::{
+use route_policy_contract::invariants;
+use route_policy_contract::types::{
     Capability, Credential, CredentialKind, FailureReason, FallbackRequest, Plan, Rejection,
 };
-use route_policy_guest::{filter_fallbacks, invariants};
+use route_policy_guest::{consistency, filter_fallbacks};
 
 fn model_ref() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -83,7 +84,7 @@ proptest! {
             _ => request.primary = invariants::plant(&request.primary, at, secret),
         }
         let answer = filter_fallbacks(&request);
-        if let Err(broken) = invariants::no_secret(&answer).and_then(|()| invariants::plan(&request, &answer)) {
+        if let Err(broken) = invariants::no_secret(&answer).and_then(|()| invariants::plan(&request, &answer)).and_then(|()| consistency::plan(&request, &answer)) {
             prop_assert!(false, "{broken}");
         }
     }
@@ -92,7 +93,7 @@ proptest! {
     fn every_ref_is_a_candidate_or_dropped_exactly_once(request in request()) {
         let answer = filter_fallbacks(&request);
         prop_assert!(answer.is_ok(), "without provider configs no chain is a configuration error: {:?}", answer);
-        if let Err(broken) = invariants::plan(&request, &answer) {
+        if let Err(broken) = invariants::plan(&request, &answer).and_then(|()| consistency::plan(&request, &answer)) {
             prop_assert!(false, "{broken}");
         }
     }

@@ -8,7 +8,7 @@
 //! room for a noisy machine without letting quadratic work through. It is a ratio of two
 //! measurements on the same machine, never a wall-clock limit.
 
-use route_policy_guest::redact;
+use route_policy_contract::redact;
 use std::time::{Duration, Instant};
 
 const SHAPES: &[&str] =

@@ -2,12 +2,13 @@
 //! canonicalizer: every transport's URL is its base plus the path the rule data gives it.
 
 use proptest::prelude::*;
-use route_policy_guest::rules::ROUTES;
-use route_policy_guest::types::{
+use route_policy_contract::invariants;
+use route_policy_contract::types::{
     BaseUrlClass, Capability, Credential, CredentialKind, EndpointRequest, Plan, ProviderConfig, Transport,
 };
+use route_policy_guest::resolve_endpoint;
+use route_policy_guest::rules::ROUTES;
 use route_policy_guest::url::{BaseUrl, classify};
-use route_policy_guest::{invariants, resolve_endpoint};
 
 /// URLs built from the pieces that matter to classification, plus arbitrary strings.
 fn base_url() -> impl Strategy<Value = String> {

@@ -4,12 +4,17 @@
 //! `cargo bench -p route-policy --bench lifecycle`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use route_policy::reload::{PolicyHost, ReloadOptions};
-use route_policy::{Engine, Policy, Router};
+
+/// The requests and the guard-only baseline of `route-policy bench`, shared with the CLI.
+#[allow(dead_code)]
+#[path = "../src/bench.rs"]
+mod bench;
+use route_policy_host::{Engine, Policy, Router};
+use route_policy_host::{PolicyHost, ReloadOptions};
 use std::time::{Duration, Instant};
 
 fn lifecycle(c: &mut Criterion) {
-    let bytes = route_policy::BUILTIN;
+    let bytes = route_policy_host::BUILTIN;
     let engine = Engine::builder().build().expect("engine");
     let policy = Policy::builtin(&engine).expect("policy");
     c.bench_function("instantiate", |b| b.iter(|| policy.instantiate_only().expect("instantiates")));
@@ -33,7 +38,7 @@ fn lifecycle(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("throughput");
     group.sample_size(10);
-    let calls: Vec<_> = route_policy::bench::inputs().into_iter().map(|(_, call)| call).collect();
+    let calls: Vec<_> = bench::inputs().into_iter().map(|(_, call)| call).collect();
     // Wall time per call with two threads, each with a warm instance, the three ops in turn.
     group.bench_function("2-threads-warm", |b| {
         b.iter_custom(|iterations| {

@@ -2,19 +2,24 @@
 //! host's guard checking its answer), then through wasmtime with a warm instance, then with a
 //! fresh pooled instance per call.
 //!
-//! `cargo bench -p route-policy --bench ops`. The inputs are `route_policy::bench::inputs()`:
+//! `cargo bench -p route-policy --bench ops`. The inputs are `bench::inputs()`:
 //! seed 004's legacy URL for an image, a six-model chain, and seed 000's 1 KiB 401 body.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use route_policy::bench::guarded;
-use route_policy::{Engine, Native, Policy, Router};
+
+/// The requests and the guard-only baseline of `route-policy bench`, shared with the CLI.
+#[allow(dead_code)]
+#[path = "../src/bench.rs"]
+mod bench;
+use bench::guarded;
+use route_policy_host::{Engine, Native, Policy, Router};
 use std::hint::black_box;
 
 fn ops(c: &mut Criterion) {
     let engine = Engine::builder().build().expect("engine");
     let policy = Policy::builtin(&engine).expect("policy");
     let session = policy.session();
-    for (name, call) in route_policy::bench::inputs() {
+    for (name, call) in bench::inputs() {
         let mut group = c.benchmark_group(name);
         group.bench_function("native", |b| b.iter(|| black_box(Native.call(black_box(&call)))));
         group.bench_function("native+guard", |b| b.iter(|| black_box(guarded(engine.guard(), black_box(&call)))));

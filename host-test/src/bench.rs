@@ -5,13 +5,13 @@
 //! median over batches, and each wasm figure has its native counterpart: the same Rust logic
 //! called in-process, the honest limit.
 
-use crate::guard::Guard;
-use crate::reload::{Canary, PolicyHost, ReloadOptions};
-use crate::types::{
+use route_policy_host::guard::Guard;
+use route_policy_host::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderConfig, ProviderFailure,
 };
-use crate::wire::{Answer, Call};
-use crate::{Engine, Native, Policy, Router};
+use route_policy_host::wire::{Answer, Call};
+use route_policy_host::{Canary, PolicyHost, ReloadOptions};
+use route_policy_host::{Engine, Native, Policy, Router};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -54,10 +54,10 @@ pub fn filter_input() -> Call {
                 plan: Plan::Api,
             },
         ],
-        rejections: vec![crate::types::Rejection {
+        rejections: vec![route_policy_host::types::Rejection {
             model: "o3".into(),
             plan: Plan::Plus,
-            reason: crate::types::FailureReason::ModelNotFound,
+            reason: route_policy_host::types::FailureReason::ModelNotFound,
         }],
         max_candidates: None,
         providers: vec![],
@@ -180,7 +180,9 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
     let session = policy.session();
     let mut ops = std::collections::BTreeMap::new();
     for (name, call) in inputs() {
-        let check = |answer: Result<crate::wire::Answer, crate::Error>| answer.map_err(|e| format!("{name}: {e}"));
+        let check = |answer: Result<route_policy_host::wire::Answer, route_policy_host::Error>| {
+            answer.map_err(|e| format!("{name}: {e}"))
+        };
         check(policy.call(&call))?;
         let native_ns = median_ns(samples, batch, || drop(std::hint::black_box(Native.call(&call))));
         let guarded_ns = median_ns(samples, batch, || drop(std::hint::black_box(guarded(engine.guard(), &call))));
@@ -190,13 +192,13 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
     }
     let instantiate_us = median_ns(samples, batch, || policy.instantiate_only().expect("instantiates")) / 1000.0;
 
-    let bytes = crate::BUILTIN;
-    let uncached = Engine::builder().build()?;
+    let bytes = route_policy_host::BUILTIN;
+    let uncached = Engine::builder().build().map_err(|e| e.to_string())?;
     let compile_ms = median_ms(if quick { 3 } else { 7 }, || {
         Policy::from_bytes(&uncached, bytes, "bench".into()).expect("compiles");
     });
     let dir = std::env::temp_dir().join(format!("route-policy-bench-{}", std::process::id()));
-    let cached = Engine::builder().cache_dir(dir.join("cache")).build()?;
+    let cached = Engine::builder().cache_dir(dir.join("cache")).build().map_err(|e| e.to_string())?;
     Policy::from_bytes(&cached, bytes, "bench".into()).map_err(|e| e.to_string())?;
     let load_cached_ms = median_ms(if quick { 7 } else { 21 }, || {
         assert!(Policy::from_bytes(&cached, bytes, "bench".into()).expect("loads").from_cache());
@@ -206,7 +208,7 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
     let host = PolicyHost::open(
         cached.clone(),
         &path,
-        ReloadOptions { trust: crate::Trust::none(), canary: Canary::builtin() },
+        ReloadOptions { trust: route_policy_host::Trust::none(), canary: Canary::builtin(), allow_rollback: true },
     )
     .map_err(|e| e.to_string())?;
     let swap_ms = median_ms(if quick { 7 } else { 21 }, || {
@@ -230,7 +232,7 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
 /// The native answer to `call`, checked by `guard` the way a policy's answers are.
 pub fn guarded(guard: &Guard, call: &Call) -> Result<Answer, String> {
     let answer = Native.call(call).map_err(|e| e.to_string())?;
-    let refused = |v: crate::guard::Violation| v.to_string();
+    let refused = |v: route_policy_host::guard::Violation| v.to_string();
     match (call, answer) {
         (Call::ResolveEndpoint(request), Answer::Endpoint(Ok(endpoint))) => {
             guard.check_endpoint(request, &endpoint).map_err(refused)?;
@@ -240,8 +242,8 @@ pub fn guarded(guard: &Guard, call: &Call) -> Result<Answer, String> {
             guard.check_plan(request, &plan).map_err(refused)?;
             Ok(Answer::Plan(Ok(plan)))
         }
-        (_, Answer::Verdict(mut verdict)) => {
-            guard.scrub_verdict(&mut verdict);
+        (Call::ClassifyError(failure), Answer::Verdict(mut verdict)) => {
+            guard.check_verdict(failure, &mut verdict);
             Ok(Answer::Verdict(verdict))
         }
         (_, other) => Ok(other),
@@ -287,6 +289,8 @@ pub fn throughput(policy: &Policy, run_for: Duration) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    // The criterion benches include this file too, where these tests are not built.
+    #[allow(unused_imports)]
     use super::*;
 
     #[test]

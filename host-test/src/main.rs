@@ -1,5 +1,10 @@
-//! The `route-policy` command; see `route_policy::cli`.
+//! The `route-policy` command: JSON Lines evaluation, the seed demo, one-shot questions,
+//! conformance checks, and the host runtime's operations, on top of `route_policy_host`.
+
+mod bench;
+mod cli;
+mod commands;
 
 fn main() -> std::process::ExitCode {
-    route_policy::cli::main()
+    cli::main()
 }

@@ -2,7 +2,7 @@
 //! (the verb's JSON input; for `eval_lines`, a JSON Lines request, and every vector file as one
 //! stream). Run by `just fuzz`; `cargo +nightly run --example seed -- CORPUS_DIR`.
 
-use route_policy_guest::vectors;
+use route_policy_contract::vectors;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 

@@ -5,14 +5,16 @@
 
 use libfuzzer_sys::fuzz_target;
 use route_policy_fuzz::failure;
-use route_policy_guest::types::Verdict;
-use route_policy_guest::{classify_error, invariants};
+use route_policy_contract::types::Verdict;
+use route_policy_contract::invariants;
+use route_policy_guest::{classify_error, consistency};
 
 fuzz_target!(|data: &[u8]| {
     let fuzzed = failure(data);
     let failure = &fuzzed.input;
     let verdict = classify_error(failure);
     invariants::verdict(failure, &verdict).unwrap();
+    consistency::verdict(failure, &verdict).unwrap();
     if fuzzed.check_secret {
         invariants::no_secret(&verdict).unwrap();
     }

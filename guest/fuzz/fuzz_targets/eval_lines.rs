@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use route_policy_guest::invariants::{self, PLANTED_CORE};
-use route_policy_guest::wire::{self, Answer, Call, Line};
+use route_policy_contract::invariants::{self, PLANTED_CORE};
+use route_policy_contract::wire::{self, Answer, Call, Line};
 use serde_json::Value;
 
 /// Small, so that fuzz inputs reach the over-long-line path.
@@ -15,7 +15,7 @@ const MAX_LINE: usize = 512;
 fuzz_target!(|data: &[u8]| {
     let (input, planted) = route_policy_fuzz::stream(data);
     let mut output = Vec::new();
-    let answer = |call: &Call| call.run_native().to_json();
+    let answer = |call: &Call| call.answer(&route_policy_guest::Native).to_json();
     let answered = wire::stream(&answer, &input[..], &mut output, MAX_LINE).unwrap();
 
     // Lines are split at `\n`; a last line without one counts.
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         match parsed {
             Some(Ok(parsed)) => {
                 // The answer is the line's own, in its place.
-                let native = parsed.call.run_native();
+                let native = parsed.call.answer(&route_policy_guest::Native);
                 assert_eq!(shown, wire::with_id(native.to_json(), parsed.id.as_ref()), "line {}", number + 1);
                 check(&parsed.call, &native);
                 let echoed = parsed.id.as_ref().is_some_and(|id| id.to_string().contains(PLANTED_CORE));
@@ -64,8 +64,8 @@ fuzz_target!(|data: &[u8]| {
 fn check(call: &Call, answer: &Answer) {
     match (call, answer) {
         (Call::ResolveEndpoint(request), Answer::Endpoint(endpoint)) => invariants::endpoint(request, endpoint).unwrap(),
-        (Call::FilterFallbacks(request), Answer::Plan(plan)) => invariants::plan(request, plan).unwrap(),
-        (Call::ClassifyError(failure), Answer::Verdict(verdict)) => invariants::verdict(failure, verdict).unwrap(),
+        (Call::FilterFallbacks(request), Answer::Plan(plan)) => { invariants::plan(request, plan).unwrap(); route_policy_guest::consistency::plan(request, plan).unwrap() }
+        (Call::ClassifyError(failure), Answer::Verdict(verdict)) => { invariants::verdict(failure, verdict).unwrap(); route_policy_guest::consistency::verdict(failure, verdict).unwrap() }
         (Call::PolicyInfo, Answer::Info(_)) => {}
         other => panic!("an answer of another verb: {other:?}"),
     }

@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use route_policy_fuzz::endpoint_request;
-use route_policy_guest::{invariants, resolve_endpoint};
+use route_policy_contract::invariants;
+use route_policy_guest::resolve_endpoint;
 
 fuzz_target!(|data: &[u8]| {
     let fuzzed = endpoint_request(data);

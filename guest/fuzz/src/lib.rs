@@ -11,9 +11,9 @@
 //! never reaches an answer.
 
 use arbitrary::{Arbitrary, Unstructured};
-use route_policy_guest::invariants::{PLANTED, PLANTED_CORE, plant};
+use route_policy_contract::invariants::{PLANTED, PLANTED_CORE, plant};
 use route_policy_guest::rules::{ERRORS, MODELS, REDACT, ROUTES, URLS};
-use route_policy_guest::types::{
+use route_policy_contract::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FailureReason, FallbackRequest, Plan, ProviderConfig,
     ProviderFailure, Rejection,
 };

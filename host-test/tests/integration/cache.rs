@@ -2,7 +2,7 @@
 //! write (a tampered or planted entry is recompiled instead).
 
 use crate::common::{FIXTURES, temp_dir};
-use route_policy::{Engine, Policy, Router};
+use route_policy_host::{Engine, Policy, Router};
 
 fn entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found: Vec<_> = std::fs::read_dir(dir)
@@ -162,7 +162,7 @@ fn forge_entry(dir: &std::path::Path) -> std::path::PathBuf {
     use hmac::{Hmac, Mac};
     let key = std::fs::read(dir.join("key")).unwrap();
     let all = entries(dir);
-    let builtin_name = format!("{}-", route_policy::sha256_hex(route_policy::BUILTIN));
+    let builtin_name = format!("{}-", route_policy_host::sha256_hex(route_policy_host::BUILTIN));
     let (target, donor): (Vec<_>, Vec<_>) =
         all.into_iter().partition(|p| p.file_name().unwrap().to_str().unwrap().starts_with(&builtin_name));
     let (target, donor) = (&target[0], &donor[0]);

@@ -1,6 +1,6 @@
 //! Shared fixtures: one engine and one loaded policy per test binary.
 
-use route_policy::{Engine, Policy};
+use route_policy_host::{Engine, Policy};
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
@@ -30,7 +30,7 @@ pub struct Fixtures {
 
 pub static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
     // The guest's own target dir: wit-bindgen and std are already built there.
-    let target_dir = PathBuf::from(env!("ROUTE_POLICY_GUEST_TARGET_DIR"));
+    let target_dir = PathBuf::from(route_policy_host::COMPONENT_TARGET_DIR);
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let names = ["fixture-hostile", "fixture-imports", "fixture-old-contract"];
     let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
@@ -99,7 +99,7 @@ pub fn temp_dir(name: &str) -> TempDir {
 /// The built-in component with a custom section appended: a different file (and sha256) that
 /// behaves the same, for swapping between two good policies.
 pub fn variant_of_builtin(tag: &str) -> Vec<u8> {
-    let mut bytes = route_policy::BUILTIN.to_vec();
+    let mut bytes = route_policy_host::BUILTIN.to_vec();
     let name = b"route-policy-test";
     let mut content = vec![name.len() as u8];
     content.extend_from_slice(name);
@@ -119,8 +119,8 @@ pub fn variant_of_builtin(tag: &str) -> Vec<u8> {
 }
 
 /// The ChatGPT sign-in of the seed stories: an OAuth credential on the Plus plan.
-pub fn codex_oauth() -> route_policy::types::Credential {
-    use route_policy::types::{Credential, CredentialKind, Plan};
+pub fn codex_oauth() -> route_policy_host::types::Credential {
+    use route_policy_host::types::{Credential, CredentialKind, Plan};
     Credential {
         profile_id: "codex".into(),
         provider: "openai-codex".into(),

@@ -1,7 +1,7 @@
 //! Every conformance vector, through the real component; and the same answers as natively.
 
 use crate::common::{POLICY, vectors_dir};
-use route_policy::{Native, Router, vectors};
+use route_policy_host::{Native, Router, vectors};
 
 #[test]
 fn every_vector_holds_through_wasmtime() {

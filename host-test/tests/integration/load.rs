@@ -1,7 +1,7 @@
 //! A load failure names the file and the step that refused it.
 
 use crate::common::ENGINE;
-use route_policy::{Policy, Step};
+use route_policy_host::{Policy, Step};
 
 /// The smallest valid component: magic, version 13, layer 1, no sections.
 const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";

@@ -2,10 +2,10 @@
 //! good one is swapped in; and a reload under load loses no call.
 
 use crate::common::{FIXTURES, codex_oauth, temp_dir, variant_of_builtin};
-use route_policy::reload::{Canary, PolicyHost, ReloadOptions};
-use route_policy::types::{Capability, EndpointRequest};
-use route_policy::wire::Call;
-use route_policy::{Engine, Router, Step, Trust, sha256_hex, trust};
+use route_policy_host::types::{Capability, EndpointRequest};
+use route_policy_host::wire::Call;
+use route_policy_host::{Canary, PolicyHost, ReloadOptions};
+use route_policy_host::{Engine, Router, Step, Trust, keygen, read_public_key, sha256_hex, sign, signature_path};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// A host serving the built-in policy from `dir/current.wasm`, with the shipped canary.
 fn host(dir: &Path, engine: Engine) -> PolicyHost {
     let path = dir.join("current.wasm");
-    std::fs::write(&path, route_policy::BUILTIN).unwrap();
+    std::fs::write(&path, route_policy_host::BUILTIN).unwrap();
     PolicyHost::open(engine, &path, ReloadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -40,7 +40,7 @@ fn each_bad_update_is_refused_at_its_step_and_the_old_policy_serves() {
     refused_at(&host, &dir.join("missing.wasm"), Step::Read, "No such file");
     refused_at(
         &host,
-        &write(&dir, "corrupt.wasm", &route_policy::BUILTIN[..route_policy::BUILTIN.len() / 2]),
+        &write(&dir, "corrupt.wasm", &route_policy_host::BUILTIN[..route_policy_host::BUILTIN.len() / 2]),
         Step::Compile,
         "component",
     );
@@ -57,7 +57,11 @@ fn a_pin_admits_only_its_bytes() {
     let pinned = PolicyHost::open(
         Engine::builder().build().unwrap(),
         &write(&dir, "next.wasm", &next),
-        ReloadOptions { trust: Trust::none().pin_sha256(&sha256_hex(&next)).unwrap(), canary: Canary::builtin() },
+        ReloadOptions {
+            trust: Trust::none().pin_sha256(&sha256_hex(&next)).unwrap(),
+            canary: Canary::builtin(),
+            allow_rollback: false,
+        },
     )
     .unwrap_or_else(|e| panic!("{e}"));
     refused_at(&pinned, &write(&dir, "other.wasm", &variant_of_builtin("other")), Step::Verify, "not the pinned");
@@ -67,15 +71,19 @@ fn a_pin_admits_only_its_bytes() {
 #[test]
 fn signatures_by_a_trusted_key_are_required_when_configured() {
     let dir = temp_dir("signatures");
-    let (secret, public) = trust::keygen(&dir.join("ops")).unwrap();
-    let (other_secret, _) = trust::keygen(&dir.join("stranger")).unwrap();
-    let key = trust::read_public_key(&public).unwrap();
-    let signed = write(&dir, "current.wasm", route_policy::BUILTIN);
-    trust::sign(&secret, &signed).unwrap();
+    let (secret, public) = keygen(&dir.join("ops")).unwrap();
+    let (other_secret, _) = keygen(&dir.join("stranger")).unwrap();
+    let key = read_public_key(&public).unwrap();
+    let signed = write(&dir, "current.wasm", route_policy_host::BUILTIN);
+    sign(&secret, &signed).unwrap();
     let host = PolicyHost::open(
         Engine::builder().build().unwrap(),
         &signed,
-        ReloadOptions { trust: Trust::none().trust_key(key), canary: Canary::builtin() },
+        ReloadOptions {
+            trust: Trust::none().trust_key(key).unwrap(),
+            canary: Canary::builtin(),
+            allow_rollback: false,
+        },
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
@@ -83,20 +91,20 @@ fn signatures_by_a_trusted_key_are_required_when_configured() {
     refused_at(&host, &unsigned, Step::Verify, "a signature is required");
 
     let by_stranger = write(&dir, "stranger.wasm", &variant_of_builtin("stranger"));
-    trust::sign(&other_secret, &by_stranger).unwrap();
+    sign(&other_secret, &by_stranger).unwrap();
     refused_at(&host, &by_stranger, Step::Verify, "not a valid signature");
 
     // A valid signature of other bytes: the file was swapped after signing.
     let swapped = write(&dir, "swapped.wasm", &variant_of_builtin("before"));
-    trust::sign(&secret, &swapped).unwrap();
+    sign(&secret, &swapped).unwrap();
     std::fs::write(&swapped, variant_of_builtin("after")).unwrap();
     refused_at(&host, &swapped, Step::Verify, "not a valid signature");
 
-    std::fs::write(trust::signature_path(&unsigned), "zz\n").unwrap();
-    refused_at(&host, &unsigned, Step::Verify, "does not hold a signature");
+    std::fs::write(signature_path(&unsigned), "zz\n").unwrap();
+    refused_at(&host, &unsigned, Step::Verify, "not a signature");
 
     let good = write(&dir, "good.wasm", &variant_of_builtin("good"));
-    trust::sign(&secret, &good).unwrap();
+    sign(&secret, &good).unwrap();
     let swapped_in = host.reload(&good).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(host.current().id().sha256, swapped_in.id().sha256);
 }
@@ -110,7 +118,7 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
     let a = write(&dir, "a.wasm", &variant_of_builtin("a"));
     let b = write(&dir, "b.wasm", &variant_of_builtin("b"));
     let known = [
-        sha256_hex(route_policy::BUILTIN),
+        sha256_hex(route_policy_host::BUILTIN),
         sha256_hex(&std::fs::read(&a).unwrap()),
         sha256_hex(&std::fs::read(&b).unwrap()),
     ];
@@ -131,7 +139,7 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let tagged = host.answer(&request);
-                    let ok = matches!(&tagged.answer, Ok(route_policy::wire::Answer::Endpoint(Ok(e))) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
+                    let ok = matches!(&tagged.answer, Ok(route_policy_host::wire::Answer::Endpoint(Ok(e))) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
                     if !ok {
                         eprintln!("a failed call: {:?}", tagged.answer);
                         failures.fetch_add(1, Ordering::Relaxed);

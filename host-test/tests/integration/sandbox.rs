@@ -2,11 +2,11 @@
 //! stays up, and the next call gets a fresh instance.
 
 use crate::common::{ENGINE, FIXTURES, POLICY, codex_oauth};
-use route_policy::Engine;
-use route_policy::guard::Violation;
-use route_policy::sandbox::thread_cpu_time;
-use route_policy::types::{Capability, CredentialKind, EndpointRequest, FallbackRequest, ProviderFailure};
-use route_policy::{Error, Policy, Router, Step};
+use route_policy_host::Engine;
+use route_policy_host::guard::Violation;
+use route_policy_host::thread_cpu_time;
+use route_policy_host::types::{Capability, CredentialKind, EndpointRequest, FallbackRequest, ProviderFailure};
+use route_policy_host::{Error, Policy, Router, Step};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ static HOSTILE: LazyLock<Policy> = LazyLock::new(|| {
     Policy::from_bytes(&ENGINE, &FIXTURES.hostile, "hostile.wasm".into()).expect("the hostile fixture loads")
 });
 
-fn ask(model: &str) -> Result<route_policy::types::Endpoint, Error> {
+fn ask(model: &str) -> Result<route_policy_host::types::Endpoint, Error> {
     HOSTILE.resolve_endpoint(&EndpointRequest {
         model: model.into(),
         capability: Capability::Chat,
@@ -154,7 +154,7 @@ fn the_guard_refuses_the_naive_route_of_seed_000() {
 /// hostile fixture: each is refused, with the violation that names it.
 #[test]
 fn the_guard_refuses_every_known_bypass() {
-    use route_policy::types::{Credential, Plan, ProviderConfig};
+    use route_policy_host::types::{Credential, Plan, ProviderConfig};
     let key = |profile: &str, provider: &str| Credential {
         profile_id: profile.into(),
         provider: provider.into(),
@@ -218,7 +218,7 @@ fn the_guard_refuses_every_known_bypass() {
 fn the_guard_bounds_what_a_policy_echoes() {
     let body = "a+".repeat(64 << 10);
     let verdict = HOSTILE.classify_error(&ProviderFailure { status: Some(500), body, ..Default::default() }).unwrap();
-    assert!(verdict.user_message.len() <= route_policy::guard::MAX_VERDICT_TEXT, "{}", verdict.user_message.len());
+    assert!(verdict.user_message.len() <= route_policy_host::guard::MAX_VERDICT_TEXT, "{}", verdict.user_message.len());
     assert!(verdict.user_message.ends_with(" …"), "a cut is marked");
 }
 

@@ -1,8 +1,8 @@
 //! The seed stories, through the typed API an agent runtime would call.
 
 use crate::common::{POLICY, codex_oauth};
-use route_policy::Router;
-use route_policy::types::{
+use route_policy_host::Router;
+use route_policy_host::types::{
     Action, Capability, CredentialKind, DropReason, EndpointRequest, FailureReason, FallbackRequest, Plan,
     ProviderConfig, ProviderFailure, Transport,
 };

@@ -92,7 +92,7 @@ fn serve_watches_swaps_rejects_and_logs() {
 fn keygen_and_sign_produce_what_serve_verifies() {
     let dir = temp_dir("cli-sign");
     let component = dir.join("policy.wasm");
-    std::fs::write(&component, route_policy::BUILTIN).unwrap();
+    std::fs::write(&component, route_policy_host::BUILTIN).unwrap();
     let run = |args: &[&std::ffi::OsStr]| Command::new(binary()).args(args).output().unwrap();
     assert!(run(&["keygen".as_ref(), dir.join("ops").as_os_str()]).status.success());
     assert!(

@@ -1,0 +1,500 @@
+//! Keeps secrets out of answers: every value taken from an input passes through here before it
+//! appears in a message, a note or an echoed URL.
+//!
+//! A secret is recognised by its shape (`rules/redact.toml`): an API-key prefix (`sk-…`), a JWT,
+//! the value after `Bearer`, the value of a secret-named header, JSON key or query parameter, or
+//! a long opaque token. Each is replaced by `[redacted]`. The rules err on the side of hiding.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// `guest/rules/redact.toml`: the shapes of secrets that never appear in an answer.
+pub struct RedactRules {
+    /// Token prefixes of API keys (`sk-`, …); a token that starts with one is a secret.
+    pub key_prefixes: &'static [&'static str],
+    /// Words that introduce a credential (`bearer`, …).
+    pub auth_schemes: &'static [&'static str],
+    /// Header, JSON key and query names whose values are secrets (lowercase).
+    pub secret_names: &'static [&'static str],
+    /// A run of token characters at least this long, with letters and digits, is a secret.
+    pub min_opaque_token: u32,
+}
+
+include!(concat!(env!("OUT_DIR"), "/redact.rs"));
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// Longest echo of an input value in a message, in characters.
+const SHORT_CHARS: usize = 120;
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// `text` with every secret replaced by `[redacted]`.
+pub fn text(text: &str) -> Cow<'_, str> {
+    let spans = secret_spans(text, Context::FreeText);
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        out.push_str(&text[at..span.start]);
+        out.push_str(REDACTED);
+        at = span.end;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
+}
+
+/// Whether free text (a message, a body, a URL) holds anything shaped like a secret.
+pub fn contains_secret(text: &str) -> bool {
+    !secret_spans(text, Context::FreeText).is_empty()
+}
+
+/// Whether an identifier (a profile id, a model ref) holds a token shaped like a secret: a key
+/// prefix, a JWT or a long opaque token. The `name: value` rules of free text do not apply, so
+/// a profile id such as `anthropic:api-key:work` is not mistaken for a header.
+pub fn has_secret_token(identifier: &str) -> bool {
+    !secret_spans(identifier, Context::Identifier).is_empty()
+}
+
+/// Where a value comes from, which decides the rules that apply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    FreeText,
+    Identifier,
+}
+
+/// A value for a message: redacted, with control characters shown as spaces, and cut to a
+/// readable length.
+pub fn short(value: &str) -> String {
+    let plain = value.len() <= SHORT_CHARS && !value.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+    if plain && secret_spans(value, Context::FreeText).is_empty() {
+        return value.to_owned();
+    }
+    excerpt(value, SHORT_CHARS)
+}
+
+/// The provider's own words for a message: whitespace collapsed, redacted, cut near
+/// `max_chars`, with ` …` when cut. The result is final: redacting it again changes nothing
+/// (the property the host's second redaction relies on).
+///
+/// The text is cut at a word boundary before redaction, so a cut never splits a secret; a
+/// first word longer than the limit is redacted whole and then shortened, which can only
+/// remove secret shapes, never make one (a marker it cuts through is completed).
+pub fn excerpt(value: &str, max_chars: usize) -> String {
+    // Look at a bounded prefix, extended to the end of the token it ends in.
+    let mut end = value.len().min(max_chars.saturating_mul(4).max(64));
+    while end < value.len() && end < max_chars * 4 + 1024 && !value.as_bytes()[end].is_ascii_whitespace() {
+        end += 1;
+    }
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut collapsed = String::with_capacity(end);
+    for c in value[..end].chars() {
+        let c = if c.is_whitespace() || c.is_control() { ' ' } else { c };
+        if !(c == ' ' && (collapsed.is_empty() || collapsed.ends_with(' '))) {
+            collapsed.push(c);
+        }
+    }
+    let collapsed = collapsed.trim_end();
+    let mut cut = end < value.len();
+    // Where `max_chars` falls, as a byte index.
+    let limit = collapsed.char_indices().nth(max_chars).map(|(at, _)| at);
+    let part = match limit {
+        None => collapsed,
+        Some(limit) => {
+            cut = true;
+            if collapsed[limit..].starts_with(' ') {
+                &collapsed[..limit]
+            } else {
+                match collapsed[..limit].rfind(' ') {
+                    Some(space) => &collapsed[..space],
+                    None => collapsed.split(' ').next().unwrap_or(""),
+                }
+            }
+        }
+    };
+    let mut out = text(part).into_owned();
+    if let Some((at, _)) = out.char_indices().nth(max_chars) {
+        // A first word longer than the limit: shorten it, completing a marker it cuts.
+        let marker =
+            out[..at].rfind('[').filter(|&m| REDACTED.starts_with(&out[m..at]) && out[m..].starts_with(REDACTED));
+        out.truncate(marker.map_or(at, |m| m + REDACTED.len()));
+        cut = true;
+    }
+    if cut {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// A URL for a message: no user info, no query values, secrets redacted, cut short.
+pub fn url(raw: &str) -> String {
+    match url::Url::parse(raw.trim()) {
+        Ok(parsed) => parsed_url(&parsed),
+        Err(_) => short(raw),
+    }
+}
+
+/// [`url`] for a URL already parsed.
+pub fn parsed_url(parsed: &url::Url) -> String {
+    let mut shown = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
+    if let Some(port) = parsed.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(parsed.path());
+    if parsed.query().is_some() {
+        shown.push_str("?…");
+    }
+    short(&shown)
+}
+
+/// The byte ranges of every secret in `text`, sorted and merged.
+///
+/// One pass over the text, token by token (a token is a run of letters, digits, `-` and `_`),
+/// without allocating when there is nothing to hide: most values hold no secret, and this runs
+/// on every value an answer echoes.
+///
+/// Linear in the text, whatever its shape. A secret's extent is a run that reaches past its
+/// token (`sk-1.sk-1.…`, `a+a+…`, `key=key=…`, `Bearer:Bearer:…`), and scanning it again from
+/// each token inside it would take quadratic time; so each kind of run is scanned once
+/// ([`Run`]) and the tokens inside it reuse its end, and its verdict.
+fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let free_text = context == Context::FreeText;
+    let min_opaque = REDACT.min_opaque_token as usize;
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    let (mut key_run, mut opaque_run, mut jwt_run) = (Run::default(), Run::default(), Run::default());
+    let (mut auth_run, mut value_run, mut line_run) = (Run::default(), Run::default(), Run::default());
+    let mut at = 0;
+    while at < bytes.len() {
+        if !is_key_byte(bytes[at]) {
+            // A percent-escape (`%20`) separates tokens as the character it encodes would: a
+            // URL shows `a%20sk-proj-…` for `a sk-proj-…`.
+            at += decoded_at(bytes, at).1;
+            continue;
+        }
+        // A token starts here (the byte before it, if any, is not a key byte).
+        let end = run_end(bytes, at, is_key_byte);
+        let token = &bytes[at..end];
+
+        // An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key). A token
+        // inside a run already judged adds nothing: the run's first prefixed token either
+        // covered it, or the run was too short for it as well.
+        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes()))
+            && let Some(key_end) =
+                key_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.'))
+            && key_end >= at + prefix.len() + 4
+        {
+            spans.push(at..key_end);
+        }
+        // A long opaque token mixing letters and digits (base64 adds `+` and `=`). A suffix
+        // of a run already judged is shorter, and lacks whatever the run lacked.
+        if let Some(opaque_end) =
+            opaque_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'='))
+            && opaque_end - at >= min_opaque
+        {
+            let run = &bytes[at..opaque_end];
+            if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
+                spans.push(at..opaque_end);
+            }
+        }
+        // A JWT: `eyJ` (`{"`) and two more dot-separated segments, glued to a word or not.
+        if let Some(jwt) = token.windows(3).position(|w| w == b"eyJ") {
+            let start = at + jwt;
+            if let Some(jwt_end) = jwt_run.fresh_end(start, || run_end(bytes, start, |b| is_key_byte(b) || b == b'.'))
+                && bytes[start..jwt_end].iter().filter(|b| **b == b'.').count() >= 2
+            {
+                spans.push(start..jwt_end);
+            }
+        }
+        // User info after `//`: `https://user:password@host`, and the same smuggled into a path
+        // (`https:oa//user:password@host` is the host `oa` to WHATWG). The run stops at `/`,
+        // so no two of these overlap.
+        if at >= 2 && &bytes[at - 2..at] == b"//" {
+            let info_end = run_end(bytes, at, |b| !b"/?#@".contains(&b) && !b.is_ascii_whitespace());
+            if bytes.get(info_end) == Some(&b'@') {
+                spans.push(at..info_end);
+            }
+        }
+        // A scheme or a secret name is followed by a separator; most tokens are not. In an
+        // identifier only the unmistakable forms count (`Bearer …`, `api_key=…`), so that
+        // `openai:api-key:work` stays a name.
+        let next = (end < bytes.len()).then(|| decoded_at(bytes, end).0);
+        let separated =
+            next.is_some_and(|next| if free_text { b" \t:=\"'".contains(&next) } else { b" =".contains(&next) });
+        if separated {
+            // The credential after an auth scheme: `Bearer eyJ…`, `Basic dXNlcjpw…`.
+            let scheme_separator: &[u8] = if free_text { b" \t:=" } else { b" " };
+            if REDACT.auth_schemes.iter().any(|s| token.eq_ignore_ascii_case(s.as_bytes()))
+                && next.is_some_and(|next| scheme_separator.contains(&next))
+            {
+                let start = run_end_decoded(bytes, end, |b| scheme_separator.contains(&b));
+                let value_end = auth_run.end(start, || {
+                    run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b))
+                });
+                if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
+                    spans.push(start..value_end);
+                }
+            }
+            // The value of a secret-named header, JSON key or query parameter.
+            if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes()))
+                && let Some(value) = named_value(bytes, end, name, &mut value_run, &mut line_run)
+                && (free_text || (next == Some(b'=') && value.len() >= 8))
+            {
+                spans.push(value);
+            }
+        }
+        at = end;
+    }
+    // Spans were pushed in order of their starts (a token's own spans start at or after it,
+    // its value's after it, and the next token after both), so one pass merges them.
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        debug_assert!(merged.last().is_none_or(|last| last.start <= span.start));
+        match merged.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
+        }
+    }
+    merged
+}
+
+/// The last run of one kind that was scanned: `start..end`, every byte of which the run's
+/// predicate keeps, and `end` the first it does not. A scan from any point inside it ends at
+/// the same `end` (for decoded runs too: the hex digits of an escape are kept by every value
+/// predicate, so a scan from inside an escape rejoins the same steps).
+#[derive(Default)]
+struct Run {
+    start: usize,
+    end: usize,
+}
+
+impl Run {
+    /// The end of the run from `from`, scanning only when `from` is outside the last run.
+    fn end(&mut self, from: usize, scan: impl FnOnce() -> usize) -> usize {
+        self.fresh_end(from, scan).unwrap_or(self.end)
+    }
+
+    /// The end of the run from `from`, or `None` when `from` lies inside the last run scanned
+    /// (whose verdict stands for every token inside it).
+    fn fresh_end(&mut self, from: usize, scan: impl FnOnce() -> usize) -> Option<usize> {
+        if self.start <= from && from < self.end {
+            return None;
+        }
+        *self = Run { start: from, end: scan() };
+        Some(self.end)
+    }
+}
+
+/// Whether a byte continues a credential's value: anything but whitespace, quotes and the
+/// punctuation that closes a value in headers, JSON and query strings.
+fn is_value_byte(b: u8) -> bool {
+    !b.is_ascii_whitespace() && !b"\"'&,;}])<>".contains(&b)
+}
+
+/// Whether `token` starts with an API-key prefix; a lowercase prefix matches any case.
+fn has_prefix(token: &[u8], prefix: &[u8]) -> bool {
+    token.len() > prefix.len()
+        && token[0].eq_ignore_ascii_case(&prefix[0])
+        && if prefix.iter().any(u8::is_ascii_uppercase) {
+            token.starts_with(prefix)
+        } else {
+            token[..prefix.len()].eq_ignore_ascii_case(prefix)
+        }
+}
+
+/// The value after a secret name ending at `after`: an optional closing quote, spaces, then
+/// `:` or `=`, spaces or an opening quote, and the value.
+fn named_value(
+    bytes: &[u8],
+    after: usize,
+    name: &str,
+    value_run: &mut Run,
+    line_run: &mut Run,
+) -> Option<Range<usize>> {
+    let whole_line = matches!(name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie");
+    let mut i = run_end_decoded(bytes, after, |b| b == b'"' || b == b'\'');
+    i = run_end_decoded(bytes, i, |b| b == b' ' || b == b'\t');
+    if i >= bytes.len() || !matches!(decoded_at(bytes, i).0, b':' | b'=') {
+        return None;
+    }
+    let start = run_end_decoded(bytes, i + decoded_at(bytes, i).1, |b| matches!(b, b' ' | b'\t' | b'"' | b'\''));
+    let end = if whole_line {
+        line_run.end(start, || run_end_decoded(bytes, start, |b| !matches!(b, b'\n' | b'\r' | b'"' | b'\'' | b'<')))
+    } else {
+        value_run.end(start, || run_end_decoded(bytes, start, is_value_byte))
+    };
+    (end > start && !is_marker(&bytes[start..end])).then_some(start..end)
+}
+
+/// Whether a value is one of the policy's own markers (`[redacted]`, or the `…` of a cut),
+/// which a second redaction must leave as it is.
+fn is_marker(value: &[u8]) -> bool {
+    // `]` ends a value, so a marker may be read without its closing bracket.
+    value.starts_with(&REDACTED.as_bytes()[..REDACTED.len() - 1]) || value == "…".as_bytes()
+}
+
+/// The byte at `i` as a URL means it, a percent-escape (`%20`) decoded, and its width in the
+/// text: secrets in URLs are set apart by escaped spaces, `=` and `:`.
+fn decoded_at(bytes: &[u8], i: usize) -> (u8, usize) {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    match bytes.get(i..i + 3) {
+        Some([b'%', hi, lo]) => match (hex(*hi), hex(*lo)) {
+            (Some(hi), Some(lo)) => (hi << 4 | lo, 3),
+            _ => (b'%', 1),
+        },
+        _ => (bytes[i], 1),
+    }
+}
+
+/// [`run_end`] over the text as a URL means it (see [`decoded_at`]).
+fn run_end_decoded(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    let mut i = from.min(bytes.len());
+    while i < bytes.len() {
+        let (byte, width) = decoded_at(bytes, i);
+        if !keep(byte) {
+            break;
+        }
+        i += width;
+    }
+    i
+}
+
+/// The first index at or after `from` where `keep` stops holding.
+fn run_end(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    let from = from.min(bytes.len());
+    from + bytes[from..].iter().take_while(|b| keep(**b)).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-proj-4fJ9xQ2mZ7kL1pR8tW3vY6bN0cH5dG2s";
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLWJ5dGVz";
+
+    fn hides(input: &str, secret: &str) {
+        let out = text(input);
+        assert!(!out.contains(secret), "{secret} survived in {out}");
+        assert!(out.contains(REDACTED), "{out}");
+    }
+
+    #[test]
+    fn api_keys_by_prefix() {
+        hides(&format!("Incorrect API key provided: {KEY}."), KEY);
+        hides("Incorrect API key provided: sk-abc1***********************xyz9.", "abc1");
+        hides("key AIzaSyA-1234567890abcdefghijklmnopqrs", "AIzaSyA-1234567890");
+        hides("github ghp_0123456789abcdefghijABCDEFGHIJ012345", "ghp_0123456789");
+    }
+
+    #[test]
+    fn jwts_and_bearer_tokens() {
+        hides(&format!("token {JWT}"), JWT);
+        hides("Authorization: Bearer abcdefghijklmnop", "abcdefghijklmnop");
+        hides("bearer=zyxwvutsrqponmlk", "zyxwvutsrqponmlk");
+    }
+
+    #[test]
+    fn secret_named_values() {
+        hides("Cookie: __Secure-next-auth.session-token=abc; cf_clearance=def", "cf_clearance=def");
+        hides(r#"{"api_key": "hunter2hunter2", "model": "gpt-5.5"}"#, "hunter2hunter2");
+        hides("https://proxy.example/v1?key=s3cr3tv4lue&x=1", "s3cr3tv4lue");
+        hides("api-key: 0123abcd", "0123abcd");
+        hides("x-api-key: 0123abcd", "0123abcd");
+        hides(r#"{"refresh_token":"rt_abcdef"}"#, "rt_abcdef");
+    }
+
+    #[test]
+    fn url_user_info_and_escapes() {
+        hides("see https://user:hunter2pw@proxy.example.com/v1", "hunter2pw");
+        hides("https://oa//user:hunter2pw@chatgpt.com/backend-api", "hunter2pw");
+        hides("7777&https://sk-proj-abcdefgh@x.example", "abcdefgh");
+        // A URL escapes the spaces and `=` that set a secret apart.
+        hides("https://x.example/v1/a%20sk-proj-abcdefghijkl%20b", "abcdefghijkl");
+        hides("https://x.example/v1/responses%20Bearer%20PLANTEDtoken99%20?x", "PLANTEDtoken99");
+        hides("https://x.example/v1?q=1&api_key%3Dhunter2hunter2", "hunter2hunter2");
+        assert_eq!(text("https://x.example/a%20b/c%2Fd"), "https://x.example/a%20b/c%2Fd");
+        assert_eq!(text("https://[redacted]@x.example"), "https://[redacted]@x.example");
+    }
+
+    #[test]
+    fn identifiers_hide_only_unmistakable_forms() {
+        for secret in ["api_key=hunter2hunter2", "k api_key=hunter2hunter2 x", "Bearer hunter2hunter2"] {
+            assert!(has_secret_token(secret), "{secret}");
+        }
+        for name in ["openai:api-key:work", "anthropic:token:default", "key=prod", "bearer"] {
+            assert!(!has_secret_token(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn opaque_tokens() {
+        hides("session 0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d", "0a1b2c3d4e5f");
+    }
+
+    #[test]
+    fn ordinary_words_survive() {
+        for keep in [
+            "The 'gpt-5.5-pro' model is not supported when using Codex with a ChatGPT account.",
+            "Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000. Please try again in 2s.",
+            "Provided authentication token is expired. Please try signing in again.",
+            "https://chatgpt.com/backend-api/codex/responses",
+            "/openai/deployments/gpt-image-1/images/generations",
+            "Missing scopes: api.responses.write",
+            "task-force sketch risk-free asked-for",
+        ] {
+            assert_eq!(text(keep), keep);
+        }
+    }
+
+    #[test]
+    fn identifiers_are_judged_by_their_tokens() {
+        assert!(!has_secret_token("anthropic:api-key:enterprise"));
+        assert!(!has_secret_token("openai-codex:me@example.com"));
+        assert!(has_secret_token(KEY));
+        assert!(has_secret_token(&format!("profile-{JWT}")));
+        assert!(contains_secret("api-key: enterprise"));
+    }
+
+    #[test]
+    fn excerpts_collapse_and_cut_after_redacting() {
+        assert_eq!(excerpt("  a\n\tb  ", 10), "a b");
+        assert_eq!(excerpt("ab cdef ghij", 6), "ab …");
+        assert_eq!(excerpt("abcdefghij", 4), "abcd …");
+        assert_eq!(excerpt("abcdefghij klm", 4), "abcd …");
+        let key = format!("x{KEY}");
+        let shown = excerpt(&format!("pre-{KEY}-post"), 12);
+        assert!(!shown.contains("4fJ9"), "{shown}");
+        assert_eq!(text(&shown), shown);
+        assert!(!excerpt(&key, 12).contains("4fJ9"));
+        let long = format!("{} {KEY}", "word ".repeat(20));
+        let cut = excerpt(&long, 110);
+        assert!(!cut.contains("sk-proj"), "{cut}");
+        assert!(excerpt(&"é ".repeat(1000), 5).starts_with("é é é"));
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing() {
+        for input in [
+            "request had Cookie: a=b123456789; c=d\napi-key: 0123456789abcdef",
+            "Bearer\nabcdefgh12345678 and token: zyxwvutsrqponm",
+            "Authorization: Bearer abcdefghijklmnop\nx-api-key: 0123abcd",
+        ] {
+            let once = excerpt(input, 240);
+            assert_eq!(text(&once), once, "{input:?}");
+            assert_eq!(text(&text(input)), text(input), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn urls_lose_user_info_and_query_values() {
+        let shown = url("https://user:pw@proxy.example.com:8443/v1?key=abc#frag");
+        assert_eq!(shown, "https://proxy.example.com:8443/v1?…");
+    }
+}

@@ -1,0 +1,71 @@
+//! The [`Router`] trait: how a host asks a policy the questions of the WIT `router` interface,
+//! whether the policy is sandboxed ([`crate::Policy`], [`crate::Session`],
+//! [`crate::PolicyHost`]) or called in-process ([`Native`], the baseline of benchmarks and
+//! parity tests).
+
+use crate::error::Error;
+use route_policy_contract::types::{
+    Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyIdentity, ProviderFailure, Verbs,
+    Verdict,
+};
+use route_policy_contract::wire::{Answer, Call};
+
+/// The policy built from `guest/`, called in-process without a sandbox. It trusts its
+/// answers (no guard).
+pub use route_policy_guest::Native;
+
+/// Asks a policy the questions of the WIT `router` interface.
+pub trait Router {
+    /// `resolve-endpoint`.
+    fn resolve_endpoint(&self, request: &EndpointRequest) -> Result<Endpoint, Error>;
+    /// `filter-fallbacks`.
+    fn filter_fallbacks(&self, request: &FallbackRequest) -> Result<FallbackPlan, Error>;
+    /// `classify-error`.
+    fn classify_error(&self, failure: &ProviderFailure) -> Result<Verdict, Error>;
+    /// `policy-info`.
+    fn policy_info(&self) -> Result<PolicyIdentity, Error>;
+
+    /// Runs one call of the JSON envelope. The policy's own errors become answers; only host
+    /// errors (a trap, a deadline, a guard refusal) are `Err`.
+    fn call(&self, call: &Call) -> Result<Answer, Error> {
+        fn answer<T>(result: Result<T, Error>) -> Result<Result<T, PolicyError>, Error> {
+            match result {
+                Ok(value) => Ok(Ok(value)),
+                Err(Error::Policy(error)) => Ok(Err(error)),
+                Err(other) => Err(other),
+            }
+        }
+        Ok(match call {
+            Call::ResolveEndpoint(r) => Answer::Endpoint(answer(self.resolve_endpoint(r))?),
+            Call::FilterFallbacks(r) => Answer::Plan(answer(self.filter_fallbacks(r))?),
+            Call::ClassifyError(f) => Answer::Verdict(self.classify_error(f)?),
+            Call::PolicyInfo => Answer::Info(self.policy_info()?),
+        })
+    }
+
+    /// Runs one call and writes its JSON answer (`{"ok"}` or `{"err"}`), host errors included.
+    fn call_json(&self, call: &Call) -> serde_json::Value {
+        match self.call(call) {
+            Ok(answer) => answer.to_json(),
+            Err(error) => error.to_json(),
+        }
+    }
+}
+
+impl Router for Native {
+    fn resolve_endpoint(&self, request: &EndpointRequest) -> Result<Endpoint, Error> {
+        Ok(Verbs::resolve_endpoint(self, request)?)
+    }
+
+    fn filter_fallbacks(&self, request: &FallbackRequest) -> Result<FallbackPlan, Error> {
+        Ok(Verbs::filter_fallbacks(self, request)?)
+    }
+
+    fn classify_error(&self, failure: &ProviderFailure) -> Result<Verdict, Error> {
+        Ok(Verbs::classify_error(self, failure))
+    }
+
+    fn policy_info(&self) -> Result<PolicyIdentity, Error> {
+        Ok(Verbs::policy_info(self))
+    }
+}

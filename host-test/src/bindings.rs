@@ -1,6 +1,0 @@
-//! The WIT world as wasmtime types, converted to and from the vocabulary of `route_policy_guest`.
-#![allow(missing_docs)]
-
-wasmtime::component::bindgen!({ path: "../wit", world: "route-policy" });
-
-route_policy_guest::convert_vocabulary!(exports::agent::route_policy::router);

@@ -1,0 +1,186 @@
+//! The command line: the arguments every command shares, the subcommands, and dispatch. Each
+//! subcommand's work is in `commands/`; the host itself is the `route_policy_host` library.
+
+use crate::commands::{self, check, demo, eval, oneshot, serve};
+use clap::{Args, Parser, Subcommand};
+use route_policy_host::{Engine, Policy};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// route-policy: provider-routing rules as a sandboxed WebAssembly component.
+#[derive(Debug, Parser)]
+#[command(name = "route-policy", version, about, long_about = None)]
+pub struct Cli {
+    /// The engine and policy options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How to build the engine and which policy to load.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The policy component to load (default: the one built from guest/ with this binary).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub component: Option<PathBuf>,
+    /// Also let PROVIDER's credentials go to HOST (a proxy you run for it: a name, host:port,
+    /// or http://loopback:port); repeatable.
+    #[arg(long, global = true, value_name = "PROVIDER=HOST")]
+    pub allow_host: Vec<String>,
+    /// Cache compiled policies in this directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Per-call deadline in milliseconds.
+    #[arg(long, global = true, value_name = "MS", default_value_t = 50)]
+    pub deadline_ms: u64,
+    /// Per-instance memory cap in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 16)]
+    pub memory_mib: usize,
+}
+
+/// What a command returns: its exit code, or an error for stderr (exit code 2).
+pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read JSON Lines requests on stdin; write one JSON answer per line, in order.
+    Eval,
+    /// Tell the seed stories through the real component: the naive route, then the policy's.
+    Demo,
+    /// Resolve one endpoint request (JSON as an argument, or on stdin).
+    Resolve(OneShot),
+    /// Filter one fallback chain (JSON as an argument, or on stdin).
+    Filter(OneShot),
+    /// Classify one provider failure (JSON as an argument, or on stdin).
+    Classify(OneShot),
+    /// Run conformance vector files (or folders of them); exit non-zero on any mismatch.
+    Check {
+        /// Vector files or folders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show the policy's identity, size and imports.
+    Inspect,
+    /// Like eval, over a hot-swappable policy: verified reloads, answers tagged with the policy.
+    Serve(serve::ServeArgs),
+    /// Measure the policy against the same logic called natively (a quick run, under 30 s).
+    Bench {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Print the benchmark's requests as eval lines (for other hosts' benchmarks) and stop.
+        #[arg(long)]
+        inputs: bool,
+    },
+    /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
+    Keygen {
+        /// The key pair's name (path without extension).
+        name: PathBuf,
+    },
+    /// Sign a policy component with a secret key: writes FILE.sig.
+    Sign {
+        /// The secret key file (NAME.key).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The component to sign.
+        file: PathBuf,
+    },
+}
+
+/// One request given on the command line.
+#[derive(Debug, Args)]
+pub struct OneShot {
+    /// The request's JSON input (default: read stdin).
+    pub json: Option<String>,
+    /// Print the raw JSON answer instead of a readable one.
+    #[arg(long)]
+    pub json_output: bool,
+}
+
+/// Runs the command line; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("route-policy: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs a parsed command line. `Err` is a message for stderr (exit code 2).
+pub fn run(cli: Cli) -> CliResult<ExitCode> {
+    // The signing commands need no engine.
+    match &cli.command {
+        Command::Keygen { name } => {
+            let (secret, public) = route_policy_host::keygen(name)?;
+            println!("wrote {} (secret, keep it private) and {}", secret.display(), public.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Sign { key, file } => {
+            println!("wrote {}", route_policy_host::sign(key, file)?.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let engine = cli.engine.engine()?;
+    match cli.command {
+        Command::Eval => eval::run(&cli.engine.policy(&engine)?),
+        Command::Demo => demo::run(&cli.engine.policy(&engine)?),
+        Command::Resolve(one) => oneshot::run(&cli.engine.policy(&engine)?, "resolve-endpoint", one),
+        Command::Filter(one) => oneshot::run(&cli.engine.policy(&engine)?, "filter-fallbacks", one),
+        Command::Classify(one) => oneshot::run(&cli.engine.policy(&engine)?, "classify-error", one),
+        Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
+        Command::Inspect => commands::inspect::run(&cli.engine, &engine),
+        Command::Serve(args) => serve::run(engine, cli.engine.component, args),
+        Command::Bench { inputs: true, .. } => {
+            for (op, call) in crate::bench::inputs() {
+                println!("{}", serde_json::json!({"op": op, "input": call.input()}));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { json, .. } => commands::bench::run(&engine, json),
+        Command::Keygen { .. } | Command::Sign { .. } => unreachable!("answered above"),
+    }
+}
+
+impl EngineArgs {
+    /// The engine these arguments describe.
+    pub fn engine(&self) -> CliResult<Engine> {
+        let mut builder = Engine::builder()
+            .deadline(std::time::Duration::from_millis(self.deadline_ms))
+            .memory_limit(self.memory_mib << 20);
+        for entry in &self.allow_host {
+            let (provider, host) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("--allow-host `{entry}`: write PROVIDER=HOST, e.g. openai=proxy.internal"))?;
+            builder = builder.allow_host(provider, host);
+        }
+        if let Some(dir) = &self.cache_dir {
+            builder = builder.cache_dir(dir);
+        }
+        Ok(builder.build()?)
+    }
+
+    /// The policy these arguments name.
+    pub fn policy(&self, engine: &Engine) -> CliResult<Policy> {
+        let loaded = match &self.component {
+            Some(path) => Policy::load(engine, path),
+            None => Policy::builtin(engine),
+        };
+        warn_about_cache(engine);
+        Ok(loaded?)
+    }
+}
+
+/// Says on stderr, once, that the compiled-code cache was refused (policies still load: they
+/// are compiled without it).
+pub(crate) fn warn_about_cache(engine: &Engine) {
+    if let Some(warning) = engine.cache_warning() {
+        eprintln!("route-policy: warning: {warning}");
+    }
+}

@@ -1,0 +1,35 @@
+//! `route-policy bench`: a quick measurement of the policy against the same logic called
+//! natively (`crate::bench` measures; this prints).
+
+use crate::cli::CliResult;
+use route_policy_host::Engine;
+use std::process::ExitCode;
+
+/// Runs `bench`.
+pub fn run(engine: &Engine, json: bool) -> CliResult<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!("route-policy: bench in a debug build measures the debug host; use --release for real figures");
+    }
+    let figures = crate::bench::run(engine, true)?;
+    if json {
+        println!("{}", serde_json::to_string(&figures).expect("figures serialize"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<18} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "op", "native ns", "+guard ns", "warm ns", "fresh ns", "warm/nat"
+    );
+    for (op, f) in &figures.ops {
+        println!(
+            "{op:<18} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>8.2}",
+            f.native_ns, f.guarded_ns, f.warm_ns, f.fresh_ns, f.ratio_warm
+        );
+    }
+    println!("instantiate        {:.2} µs", figures.instantiate_us);
+    println!("compile            {:.1} ms", figures.compile_ms);
+    println!("load from cache    {:.2} ms", figures.load_cached_ms);
+    println!("verified swap      {:.2} ms", figures.swap_ms);
+    println!("component          {} bytes", figures.component_bytes);
+    println!("throughput         {:.0} calls/s (2 threads, warm)", figures.throughput_per_s);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod check;
+pub mod demo;
+pub mod eval;
+pub mod inspect;
+pub mod oneshot;
+pub mod serve;

@@ -1,0 +1,107 @@
+//! `route-policy resolve|filter|classify`: one request, a readable answer.
+
+use crate::cli::CliResult;
+use crate::cli::OneShot;
+use route_policy_host::Router;
+use route_policy_host::types::{Endpoint, FallbackPlan, Verdict};
+use route_policy_host::wire::{Answer, Call};
+use std::io::Read;
+use std::process::ExitCode;
+
+/// Runs one request of `op`.
+pub fn run(router: &dyn Router, op: &str, args: OneShot) -> CliResult<ExitCode> {
+    let text = match args.json {
+        Some(text) => text,
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map_err(|e| format!("reading stdin: {e}"))?;
+            text
+        }
+    };
+    let call = Call::from_text(op, &text).map_err(|e| e.message)?;
+    let answer = router.call(&call);
+    if args.json_output {
+        let json = match &answer {
+            Ok(answer) => answer.to_json(),
+            Err(error) => error.to_json(),
+        };
+        println!("{}", serde_json::to_string_pretty(&json).expect("JSON values print"));
+    } else {
+        match &answer {
+            Ok(answer) => print!("{}", readable(answer)),
+            Err(error) => println!("error ({}): {error}", error.code()),
+        }
+    }
+    let ok = matches!(answer, Ok(Answer::Endpoint(Ok(_)) | Answer::Plan(Ok(_)) | Answer::Verdict(_) | Answer::Info(_)));
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// An answer as indented lines for a person.
+pub fn readable(answer: &Answer) -> String {
+    match answer {
+        Answer::Endpoint(Ok(e)) => endpoint(e),
+        Answer::Plan(Ok(p)) => plan(p),
+        Answer::Endpoint(Err(e)) | Answer::Plan(Err(e)) => format!("policy error {}: {}\n", e.code, e.message),
+        Answer::Verdict(v) => verdict(v),
+        Answer::Info(i) => {
+            format!("contract {}\nrevision {}\nrules-digest {}\n", i.contract, i.revision, i.rules_digest)
+        }
+    }
+}
+
+fn endpoint(e: &Endpoint) -> String {
+    let mut out = String::new();
+    let mut row = |k: &str, v: &str| out.push_str(&format!("  {k:<15} {v}\n"));
+    row("transport", e.transport.as_str());
+    row("request-url", &e.request_url);
+    row("base-url", &e.base_url);
+    row("base-url-class", e.base_url_class.as_str());
+    row("credential", &e.credential);
+    row("auth-header", e.auth_header.as_str());
+    row("upstream-model", &e.upstream_model);
+    if let Some(tool) = &e.tool {
+        row("tool", &format!("{tool} ({})", e.tool_model.as_deref().unwrap_or("-")));
+    }
+    row("rules", &e.rules.join(", "));
+    for note in &e.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out
+}
+
+fn plan(p: &FallbackPlan) -> String {
+    let mut out = String::from("  candidates:\n");
+    if p.candidates.is_empty() {
+        out.push_str("    (none)\n");
+    }
+    for (i, c) in p.candidates.iter().enumerate() {
+        out.push_str(&format!(
+            "    {}. {} via {} with `{}` (as written: {})\n",
+            i + 1,
+            c.model,
+            c.transport,
+            c.credential,
+            c.requested
+        ));
+    }
+    out.push_str("  dropped:\n");
+    if p.dropped.is_empty() {
+        out.push_str("    (none)\n");
+    }
+    for d in &p.dropped {
+        out.push_str(&format!("    - {} [{}]: {}\n", d.model, d.reason, d.detail));
+    }
+    out
+}
+
+fn verdict(v: &Verdict) -> String {
+    let mut out = format!("  reason  {}\n  action  {}\n", v.reason, v.action);
+    if let Some(ms) = v.retry_after_ms {
+        out.push_str(&format!("  wait    {ms} ms\n"));
+    }
+    if let Some(r) = &v.remember {
+        out.push_str(&format!("  remember {} for plan {} ({})\n", r.model, r.plan, r.reason));
+    }
+    out.push_str(&format!("  rule    {}\n  message {}\n", v.rule, v.user_message));
+    out
+}
