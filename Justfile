@@ -27,7 +27,7 @@ bench:
     cargo run --release -p route-policy -- bench
     cargo bench -p route-policy
 
-# Fuzz one target (classify_error, resolve_endpoint, filter_fallbacks, eval_lines) for
+# Fuzz one target (classify_error, resolve_endpoint, filter_fallbacks, eval_lines, guard) for
 # `seconds`, seeded from the conformance vectors. Needs the nightly toolchain and cargo-fuzz.
 fuzz target="classify_error" seconds="1800":
     cd guest/fuzz && cargo +nightly run -q --example seed -- corpus
@@ -39,6 +39,7 @@ fuzz-all seconds="1800":
     just fuzz resolve_endpoint {{seconds}}
     just fuzz filter_fallbacks {{seconds}}
     just fuzz eval_lines {{seconds}}
+    just fuzz guard {{seconds}}
 
 # The Node host's tests: every vector through jco, and the byte-for-byte diff with wasmtime.
 node-test:

@@ -197,7 +197,11 @@ fn check_ids(
     ids.extend(models.families.iter().map(|f| f.id.as_str()));
     ids.push(models.suppressed.id.as_str());
     ids.extend(models.plan_gates.iter().map(|g| g.id.as_str()));
-    ids.extend([errors.retry.attempt_cap.id.as_str(), errors.retry.delay_cap.id.as_str()]);
+    ids.extend([
+        errors.retry.attempt_cap.id.as_str(),
+        errors.retry.delay_cap.id.as_str(),
+        errors.retry.repeat_cap.id.as_str(),
+    ]);
     ids.extend(errors.rules.iter().map(|r| r.id.as_str()));
     ids.push(errors.fallback.id.as_str());
 
@@ -334,6 +338,11 @@ fn check_errors(errors: &ErrorRules, problems: &mut Vec<String>) {
             || (rule.status_range.len() == 2 && rule.status_range[0] <= rule.status_range[1]))
         {
             problems.push(format!("errors.toml {id}: status-range is [low, high]"));
+        }
+        if rule.layer == "pattern" && rule.status.is_empty() && rule.status_range.is_empty() {
+            problems.push(format!(
+                "errors.toml {id}: a pattern rule names the statuses it reads (`status`, 0 for none): words echoed in another status mean something else"
+            ));
         }
         if rule.action.0 == "retry" {
             let range_ok = rule.status_range.len() != 2 || (rule.status_range[0]..=rule.status_range[1]).all(retryable);

@@ -228,6 +228,9 @@ schema! {
         pub min_delay_ms: u64,
         pub attempt_cap: Cap,
         pub delay_cap: Cap,
+        /// The attempt from which a verdict that repeats other work (refresh, rotate or
+        /// re-resolve) moves on to the next candidate instead: doing it again did not help.
+        pub repeat_cap: Cap,
     }
 
     /// A cap past which `retry` becomes `next-candidate`.

@@ -133,7 +133,16 @@ impl<'a> Evidence<'a> {
         if rule.text.is_empty() {
             return Some(None);
         }
-        rule.text.iter().find_map(|pattern| rules::find_pattern(pattern, &self.lower)).map(|m| m.capture)
+        let capture = rule.text.iter().find_map(|pattern| rules::find_pattern(pattern, &self.lower))?.capture;
+        // A message that names a model speaks of that model: when the request names another,
+        // the message is an echo (of an earlier error, of a prompt), not this failure's cause.
+        if let (Some(requested), Some((a, b))) = (&self.model, capture)
+            && let Ok(named) = ModelRef::parse(&self.message[a..b])
+            && !named.model.eq_ignore_ascii_case(requested)
+        {
+            return None;
+        }
+        Some(capture)
     }
 
     fn verdict(&self, rule: &'static ErrorRule, capture: Option<(usize, usize)>) -> Verdict {
@@ -163,6 +172,10 @@ impl<'a> Evidence<'a> {
             } else if delay > retry.delay_cap.value {
                 (action, rule_id, message) = (Action::NextCandidate, retry.delay_cap.id, retry.delay_cap.message);
             }
+        } else if matches!(action, Action::RefreshCredential | Action::RotateCredential | Action::ReResolveEndpoint)
+            && u64::from(attempt) >= retry.repeat_cap.value
+        {
+            (action, rule_id, message) = (Action::NextCandidate, retry.repeat_cap.id, retry.repeat_cap.message);
         } else if let Some(resets) = self.resets_in_s {
             retry_after_ms = Some(resets.saturating_mul(1000));
         }

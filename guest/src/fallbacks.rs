@@ -11,7 +11,8 @@ use crate::redact;
 use crate::resolve::{Route, Routing};
 use crate::rules::{self, MODELS, POLICY, ROUTES};
 use crate::types::{
-    Candidate, Credential, DropReason, Dropped, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, Transport,
+    Candidate, Capability, Credential, DropReason, Dropped, FallbackPlan, FallbackRequest, PolicyError,
+    PolicyErrorCode, Transport,
 };
 
 /// `filter-fallbacks`.
@@ -85,110 +86,93 @@ struct Planner<'a> {
 /// configuration error that fails the whole plan.
 type Fate = Result<Result<Candidate, (DropReason, String)>, PolicyError>;
 
+/// Why a ref is not a candidate: dropped, with its reason and detail, or a configuration error
+/// that fails the whole plan. The steps of [`Planner::check`] return it through `?`.
+enum NotCandidate {
+    Drop(DropReason, String),
+    Fail(PolicyError),
+}
+
+impl From<PolicyError> for NotCandidate {
+    fn from(error: PolicyError) -> Self {
+        NotCandidate::Fail(error)
+    }
+}
+
+type Step<T> = Result<T, NotCandidate>;
+
+fn dropped<T>(reason: DropReason, detail: String) -> Step<T> {
+    Err(NotCandidate::Drop(reason, detail))
+}
+
 impl Planner<'_> {
+    /// A ref's fate, by the drop reasons in CONTRACT.md's order of precedence.
     fn check(&self, written: &str, seen: &mut Vec<String>) -> Fate {
-        let capability = self.request.capability;
-        let model = match ModelRef::parse(written) {
-            Ok(model) => model,
-            Err(why) => {
-                return Ok(Err((
-                    DropReason::InvalidRef,
-                    format!("the ref {why}; write it as provider/model, e.g. openai/gpt-5.5"),
-                )));
-            }
-        };
-        let canonical = model.canonical();
-        if seen.contains(&canonical) {
-            return Ok(Err((
-                DropReason::Duplicate,
-                format!("{canonical} is already earlier in the chain; the first one is kept"),
-            )));
+        match self.candidate(written, seen) {
+            Ok(candidate) => Ok(Ok(candidate)),
+            Err(NotCandidate::Drop(reason, detail)) => Ok(Err((reason, detail))),
+            Err(NotCandidate::Fail(error)) => Err(error),
         }
-        seen.push(canonical.clone());
+    }
 
-        if let Some(family) = model::family_of(&model)
-            && !family.capabilities.contains(&capability)
-        {
-            return Ok(Err((
-                DropReason::CapabilityMismatch,
-                format!(
-                    "{} is a {} model ({}), not a {capability} model; remove it from this chain",
-                    redact::short(model.model),
-                    family.name,
-                    family.id
-                ),
-            )));
+    fn candidate(&self, written: &str, seen: &mut Vec<String>) -> Step<Candidate> {
+        let model = parse_ref(written)?;
+        let canonical = first_occurrence(&model, seen)?;
+        check_family(&model, self.request.capability)?;
+        let (credential, transport, route) = self.route(&model)?;
+        if route == Route::Codex {
+            check_codex_gates(&model, credential)?;
         }
+        self.check_rejections(&model, credential)?;
+        Ok(Candidate {
+            model: canonical,
+            requested: written.to_owned(),
+            credential: credential.profile_id.clone(),
+            transport,
+        })
+    }
 
-        // The route, exactly as resolve-endpoint would give it.
-        let (credential, transport, route) = if model::is_routed(&model.provider) {
-            match self.routing.route_quietly(&model, capability) {
-                Ok(endpoint) => {
-                    let credential = self.credential(&endpoint.credential);
-                    let route = self.routing.choose(&model)?;
-                    (credential, endpoint.transport, route)
-                }
-                Err(error) => {
-                    return match error.code {
-                        PolicyErrorCode::MissingCredential => Ok(Err((DropReason::NoCredential, error.message))),
-                        PolicyErrorCode::UnsupportedCapability => {
-                            Ok(Err((DropReason::CapabilityMismatch, error.message)))
-                        }
-                        _ => Err(error),
-                    };
-                }
-            }
-        } else {
-            match self.routing.credential(&model.provider, |_| true) {
-                Some(credential) => (Some(credential), Transport::Custom, Route::Platform),
+    /// The ref's route, exactly as resolve-endpoint would give it: its credential, transport
+    /// and route. Other providers' refs need only a credential of their provider.
+    fn route(&self, model: &ModelRef<'_>) -> Step<(&Credential, Transport, Route)> {
+        if !model::is_routed(&model.provider) {
+            return match self.routing.credential(&model.provider, |_| true) {
+                Some(credential) => Ok((credential, Transport::Custom, Route::Platform)),
                 None => {
                     let provider = redact::short(&model.provider);
-                    return Ok(Err((
+                    dropped(
                         DropReason::NoCredential,
                         format!(
                             "no credential for {provider}: add a {provider} credential to use this fallback ({})",
                             ROUTES.foreign_provider.id
                         ),
-                    )));
+                    )
                 }
-            }
-        };
-        let Some(credential) = credential else {
-            unreachable!("an endpoint names a credential of the request");
-        };
-
-        if route == Route::Codex {
-            if MODELS.suppressed.models.iter().any(|m| m.eq_ignore_ascii_case(model.model)) {
-                return Ok(Err((
-                    DropReason::Suppressed,
-                    format!(
-                        "the Codex route no longer serves {} ({}); add an OpenAI API key to use it, or remove it from the chain",
-                        redact::short(model.model),
-                        MODELS.suppressed.id
-                    ),
-                )));
-            }
-            if let Some(gate) = MODELS.plan_gates.iter().find(|g| {
-                g.plans.contains(&credential.plan) && g.globs.iter().any(|glob| rules::glob_matches(glob, model.model))
-            }) {
-                return Ok(Err((
-                    DropReason::UnsupportedForPlan,
-                    format!(
-                        "your ChatGPT {} plan cannot use {} through the Codex sign-in ({}); add an OpenAI API key to use it",
-                        plan_name(credential.plan),
-                        redact::short(model.model),
-                        gate.id
-                    ),
-                )));
-            }
+            };
         }
-        if let Some(rejection) = self
+        match self.routing.route_quietly(model, self.request.capability) {
+            Ok(endpoint) => {
+                let credential =
+                    self.credential(&endpoint.credential).expect("an endpoint names a credential of the request");
+                Ok((credential, endpoint.transport, self.routing.choose(model)?))
+            }
+            Err(error) => match error.code {
+                PolicyErrorCode::MissingCredential => dropped(DropReason::NoCredential, error.message),
+                PolicyErrorCode::UnsupportedCapability => dropped(DropReason::CapabilityMismatch, error.message),
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    /// A rejection the host learned earlier, for this model and this plan.
+    fn check_rejections(&self, model: &ModelRef<'_>, credential: &Credential) -> Step<()> {
+        let rejection = self
             .request
             .rejections
             .iter()
-            .find(|r| r.plan == credential.plan && r.model.eq_ignore_ascii_case(model.model))
-        {
-            return Ok(Err((
+            .find(|r| r.plan == credential.plan && r.model.eq_ignore_ascii_case(model.model));
+        match rejection {
+            Some(rejection) => dropped(
                 DropReason::LearnedRejection,
                 format!(
                     "the provider rejected {} for the {} plan earlier ({}); it stays out of this chain",
@@ -196,18 +180,78 @@ impl Planner<'_> {
                     plan_name(credential.plan),
                     rejection.reason
                 ),
-            )));
+            ),
+            None => Ok(()),
         }
-        Ok(Ok(Candidate {
-            model: canonical,
-            requested: written.to_owned(),
-            credential: credential.profile_id.clone(),
-            transport,
-        }))
     }
 
     fn credential(&self, profile_id: &str) -> Option<&Credential> {
         self.request.credentials.iter().find(|c| c.profile_id == profile_id)
+    }
+}
+
+/// The ref, parsed, or dropped as invalid.
+fn parse_ref(written: &str) -> Step<ModelRef<'_>> {
+    ModelRef::parse(written).or_else(|why| {
+        dropped(DropReason::InvalidRef, format!("the ref {why}; write it as provider/model, e.g. openai/gpt-5.5"))
+    })
+}
+
+/// The ref's canonical form, unless an earlier ref had it.
+fn first_occurrence(model: &ModelRef<'_>, seen: &mut Vec<String>) -> Step<String> {
+    let canonical = model.canonical();
+    if seen.contains(&canonical) {
+        return dropped(
+            DropReason::Duplicate,
+            format!("{canonical} is already earlier in the chain; the first one is kept"),
+        );
+    }
+    seen.push(canonical.clone());
+    Ok(canonical)
+}
+
+/// A model of a family that does not serve the chain's capability.
+fn check_family(model: &ModelRef<'_>, capability: Capability) -> Step<()> {
+    match model::family_of(model) {
+        Some(family) if !family.capabilities.contains(&capability) => dropped(
+            DropReason::CapabilityMismatch,
+            format!(
+                "{} is a {} model ({}), not a {capability} model; remove it from this chain",
+                redact::short(model.model),
+                family.name,
+                family.id
+            ),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// What the Codex route does not serve: suppressed models, and models gated off the plan.
+fn check_codex_gates(model: &ModelRef<'_>, credential: &Credential) -> Step<()> {
+    if MODELS.suppressed.models.iter().any(|m| m.eq_ignore_ascii_case(model.model)) {
+        return dropped(
+            DropReason::Suppressed,
+            format!(
+                "the Codex route no longer serves {} ({}); add an OpenAI API key to use it, or remove it from the chain",
+                redact::short(model.model),
+                MODELS.suppressed.id
+            ),
+        );
+    }
+    let gated = |g: &&rules::PlanGate| {
+        g.plans.contains(&credential.plan) && g.globs.iter().any(|glob| rules::glob_matches(glob, model.model))
+    };
+    match MODELS.plan_gates.iter().find(gated) {
+        Some(gate) => dropped(
+            DropReason::UnsupportedForPlan,
+            format!(
+                "your ChatGPT {} plan cannot use {} through the Codex sign-in ({}); add an OpenAI API key to use it",
+                plan_name(credential.plan),
+                redact::short(model.model),
+                gate.id
+            ),
+        ),
+        None => Ok(()),
     }
 }
 

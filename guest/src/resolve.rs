@@ -89,6 +89,13 @@ impl<'a> Routing<'a> {
                         limits.max_name_bytes
                     )));
                 }
+                // A key pasted into a name would travel in the request URL (an Azure deployment
+                // is a path segment); it is refused, and never echoed.
+                if value.as_deref().is_some_and(redact::has_secret_token) {
+                    return Err(invalid(format!(
+                        "providers[{index}]: {field} looks like a credential, not a name; credentials are described, never carried"
+                    )));
+                }
             }
             if providers[..index].iter().any(|earlier| earlier.id.eq_ignore_ascii_case(&config.id)) {
                 return Err(invalid(format!(
@@ -225,36 +232,8 @@ impl<'a> Routing<'a> {
         if self.explicit_direct()? {
             answer.rule(ROUTES.platform.explicit_id);
         }
-        // The base: the openai config's, else OPENAI_BASE_URL, else the platform default.
-        let configured = self.openai.and_then(|c| c.base_url.as_deref()).map(str::trim).filter(|s| !s.is_empty());
-        let (base, source) = match (configured, self.env_base_url) {
-            (Some(_), _) => (self.openai_base.clone(), "the openai config's base-url"),
-            (None, Some(env)) => {
-                answer.rule(ROUTES.env_base_url.id);
-                (url::classify(Some(env)), "OPENAI_BASE_URL")
-            }
-            (None, None) => (BaseUrl::Unresolved, ""),
-        };
-        let raw = configured.or(self.env_base_url);
-        if let BaseUrl::Invalid { .. } = base {
-            return Err(invalid_base(source, raw, &base));
-        }
-        let Some(key) = self.credential("openai", |k| k == CredentialKind::ApiKey) else {
-            // The config chose the direct route, but it needs an API key.
-            let setting = self.openai.map_or(String::new(), describe_direct_setting);
-            let fix = match self.account() {
-                Some(account) => {
-                    format!(", or remove {setting} to use the ChatGPT sign-in `{}`", account.profile_id)
-                }
-                None => String::new(),
-            };
-            return Err(PolicyError::new(
-                PolicyErrorCode::MissingCredential,
-                format!(
-                    "the openai config sets {setting} (the direct API route), which needs an API key: add an api-key credential for openai{fix}"
-                ),
-            ));
-        };
+        let (base, source, raw) = self.platform_base(&mut answer)?;
+        let key = self.platform_key()?;
         let (class, canonical) = match &base {
             BaseUrl::Valid { class: BaseUrlClass::Chatgpt, .. } => {
                 return Err(PolicyError::new(
@@ -297,101 +276,58 @@ impl<'a> Routing<'a> {
         }))
     }
 
+    /// The direct route's base: the openai config's, else OPENAI_BASE_URL, else the platform
+    /// default; with where it came from and as written.
+    fn platform_base(&self, answer: &mut Answer) -> Result<(BaseUrl, &'static str, Option<&'a str>), PolicyError> {
+        let configured = self.openai.and_then(|c| c.base_url.as_deref()).map(str::trim).filter(|s| !s.is_empty());
+        let (base, source) = match (configured, self.env_base_url) {
+            (Some(_), _) => (self.openai_base.clone(), "the openai config's base-url"),
+            (None, Some(env)) => {
+                answer.rule(ROUTES.env_base_url.id);
+                (url::classify(Some(env)), "OPENAI_BASE_URL")
+            }
+            (None, None) => (BaseUrl::Unresolved, ""),
+        };
+        let raw = configured.or(self.env_base_url);
+        if let BaseUrl::Invalid { .. } = base {
+            return Err(invalid_base(source, raw, &base));
+        }
+        Ok((base, source, raw))
+    }
+
+    /// The API key the direct route needs; without one, the error names the setting that chose
+    /// the route and, when there is a sign-in, the other way out.
+    fn platform_key(&self) -> Result<&'a Credential, PolicyError> {
+        if let Some(key) = self.credential("openai", |k| k == CredentialKind::ApiKey) {
+            return Ok(key);
+        }
+        let setting = self.openai.map_or(String::new(), describe_direct_setting);
+        let fix = match self.account() {
+            Some(account) => format!(", or remove {setting} to use the ChatGPT sign-in `{}`", account.profile_id),
+            None => String::new(),
+        };
+        Err(PolicyError::new(
+            PolicyErrorCode::MissingCredential,
+            format!(
+                "the openai config sets {setting} (the direct API route), which needs an API key: add an api-key credential for openai{fix}"
+            ),
+        ))
+    }
+
     fn codex(&self, model: &ModelRef<'_>, capability: Capability, mut answer: Answer) -> Result<Endpoint, PolicyError> {
         answer.rule(ROUTES.codex.id);
-        let account = self.account();
-        if !ROUTES.codex.capabilities.contains(&capability) {
-            let signed_in =
-                account.map_or(String::new(), |a| format!("; the ChatGPT sign-in `{}` cannot serve it", a.profile_id));
-            return Err(PolicyError::new(
-                PolicyErrorCode::MissingCredential,
-                format!("{capability} needs an OpenAI API key: add an api-key credential for openai{signed_in}"),
-            ));
-        }
-        let Some(account) = account else {
-            return Err(PolicyError::new(
-                PolicyErrorCode::MissingCredential,
-                format!(
-                    "no credential can serve {} for {capability}: {} ({})",
-                    model.canonical(),
-                    ROUTES.missing_credential.note,
-                    ROUTES.missing_credential.id
-                ),
-            ));
-        };
+        let account = self.codex_account(model, capability)?;
         if self.env_base_url.is_some() {
             answer.rule(ROUTES.env_base_url.id);
             answer.note(|| format!("{}; the Codex route ignores it", ROUTES.env_base_url.note));
         }
-        // The base: the openai-codex config's; else an openai config that points at chatgpt.com.
-        let (base, source, raw) = match (&self.codex_base, self.openai_base.class()) {
-            (BaseUrl::Unresolved, BaseUrlClass::Chatgpt) => {
-                (&self.openai_base, "the openai config's base-url", self.openai.and_then(|c| c.base_url.as_deref()))
-            }
-            _ => {
-                (&self.codex_base, "the openai-codex config's base-url", self.codex.and_then(|c| c.base_url.as_deref()))
-            }
-        };
-        if let Some(api) =
-            self.codex.and_then(|c| c.api.as_deref()).map(str::trim).filter(|a| !a.is_empty() && *a != CODEX_API)
-        {
-            return Err(PolicyError::new(
-                PolicyErrorCode::InvalidInput,
-                format!("the openai-codex config's api `{}` is not the Codex API ({CODEX_API})", redact::short(api)),
-            ));
-        }
-        let (class, canonical) = match base {
-            BaseUrl::Unresolved => (BaseUrlClass::Unresolved, chatgpt_canonical().to_owned()),
-            BaseUrl::Invalid { .. } => return Err(invalid_base(source, raw, base)),
-            BaseUrl::Valid { class: BaseUrlClass::Platform, .. } => {
-                // Seed 000: an OAuth token on the platform API gets 401 "Missing scopes".
-                return Err(PolicyError::new(
-                    PolicyErrorCode::InvalidBaseUrl,
-                    format!(
-                        "{source} `{}` is the platform API, which rejects ChatGPT sign-ins (401 Missing scopes: api.responses.write); set it to {} or remove it",
-                        redact::url(raw.unwrap_or("")),
-                        chatgpt_canonical()
-                    ),
-                ));
-            }
-            BaseUrl::Valid { class: BaseUrlClass::Azure, .. } => {
-                return Err(PolicyError::new(
-                    PolicyErrorCode::InvalidBaseUrl,
-                    format!(
-                        "{source} `{}` is an Azure OpenAI resource, which does not accept ChatGPT sign-ins; set it to {} or remove it",
-                        redact::url(raw.unwrap_or("")),
-                        chatgpt_canonical()
-                    ),
-                ));
-            }
-            BaseUrl::Valid { class, canonical, rule, legacy } => {
-                answer.rule(rule);
-                answer.note_canonicalized(source, raw.unwrap_or(""), canonical, *legacy);
-                if *class == BaseUrlClass::Custom {
-                    answer.note(|| {
-                        format!(
-                            "sending the ChatGPT sign-in `{}` to the configured proxy {}",
-                            account.profile_id, canonical
-                        )
-                    });
-                }
-                (*class, canonical.clone())
-            }
-        };
-        let image = matches!(capability, Capability::ImageGenerate | Capability::ImageEdit);
-        let (upstream_model, tool, tool_model) = if image {
-            let images = &ROUTES.codex.images;
-            answer.rule(images.id);
+        let (class, canonical) = self.codex_base(&mut answer)?;
+        if class == BaseUrlClass::Custom {
             answer.note(|| {
-                format!(
-                    "images over the Codex route are made by the {} tool of {}; {} is named in the tool",
-                    images.tool, images.host_model, model.model
-                )
+                format!("sending the ChatGPT sign-in `{}` to the configured proxy {}", account.profile_id, canonical)
             });
-            (images.host_model.to_owned(), Some(images.tool.to_owned()), Some(model.model.to_owned()))
-        } else {
-            (model.model.to_owned(), None, None)
-        };
+        }
+        let (upstream_model, tool, tool_model) = codex_model(model, capability, &mut answer);
         if self.credential("openai", |k| k == CredentialKind::ApiKey).is_none() {
             answer.note(|| format!("no API key for openai: using the ChatGPT sign-in `{}`", account.profile_id));
         }
@@ -408,6 +344,78 @@ impl<'a> Routing<'a> {
             notes: Vec::new(),
             rules: Vec::new(),
         }))
+    }
+
+    /// The sign-in the Codex route uses, for a capability it serves.
+    fn codex_account(&self, model: &ModelRef<'_>, capability: Capability) -> Result<&'a Credential, PolicyError> {
+        let account = self.account();
+        if !ROUTES.codex.capabilities.contains(&capability) {
+            let signed_in =
+                account.map_or(String::new(), |a| format!("; the ChatGPT sign-in `{}` cannot serve it", a.profile_id));
+            return Err(PolicyError::new(
+                PolicyErrorCode::MissingCredential,
+                format!("{capability} needs an OpenAI API key: add an api-key credential for openai{signed_in}"),
+            ));
+        }
+        account.ok_or_else(|| {
+            PolicyError::new(
+                PolicyErrorCode::MissingCredential,
+                format!(
+                    "no credential can serve {} for {capability}: {} ({})",
+                    model.canonical(),
+                    ROUTES.missing_credential.note,
+                    ROUTES.missing_credential.id
+                ),
+            )
+        })
+    }
+
+    /// The Codex route's base, canonicalized: the openai-codex config's, else an openai config
+    /// that points at chatgpt.com, else the default. A platform or Azure base is refused: they
+    /// reject sign-ins (seed 000).
+    fn codex_base(&self, answer: &mut Answer) -> Result<(BaseUrlClass, String), PolicyError> {
+        let (base, source, raw) = match (&self.codex_base, self.openai_base.class()) {
+            (BaseUrl::Unresolved, BaseUrlClass::Chatgpt) => {
+                (&self.openai_base, "the openai config's base-url", self.openai.and_then(|c| c.base_url.as_deref()))
+            }
+            _ => {
+                (&self.codex_base, "the openai-codex config's base-url", self.codex.and_then(|c| c.base_url.as_deref()))
+            }
+        };
+        if let Some(api) =
+            self.codex.and_then(|c| c.api.as_deref()).map(str::trim).filter(|a| !a.is_empty() && *a != CODEX_API)
+        {
+            return Err(PolicyError::new(
+                PolicyErrorCode::InvalidInput,
+                format!("the openai-codex config's api `{}` is not the Codex API ({CODEX_API})", redact::short(api)),
+            ));
+        }
+        let refuse = |what: &str| {
+            PolicyError::new(
+                PolicyErrorCode::InvalidBaseUrl,
+                format!(
+                    "{source} `{}` is {what}; set it to {} or remove it",
+                    redact::url(raw.unwrap_or("")),
+                    chatgpt_canonical()
+                ),
+            )
+        };
+        match base {
+            BaseUrl::Unresolved => Ok((BaseUrlClass::Unresolved, chatgpt_canonical().to_owned())),
+            BaseUrl::Invalid { .. } => Err(invalid_base(source, raw, base)),
+            // Seed 000: an OAuth token on the platform API gets 401 "Missing scopes".
+            BaseUrl::Valid { class: BaseUrlClass::Platform, .. } => Err(refuse(
+                "the platform API, which rejects ChatGPT sign-ins (401 Missing scopes: api.responses.write)",
+            )),
+            BaseUrl::Valid { class: BaseUrlClass::Azure, .. } => {
+                Err(refuse("an Azure OpenAI resource, which does not accept ChatGPT sign-ins"))
+            }
+            BaseUrl::Valid { class, canonical, rule, legacy } => {
+                answer.rule(rule);
+                answer.note_canonicalized(source, raw.unwrap_or(""), canonical, *legacy);
+                Ok((*class, canonical.clone()))
+            }
+        }
     }
 
     /// `azure-openai/…`: the azure-openai config's resource, with its API key.
@@ -591,6 +599,27 @@ impl Answer {
         endpoint.rules = self.rules;
         endpoint
     }
+}
+
+/// What the Codex route sends as the model: the model itself, or for images the Responses
+/// model that hosts the `image_generation` tool, with the image model named in the tool.
+fn codex_model(
+    model: &ModelRef<'_>,
+    capability: Capability,
+    answer: &mut Answer,
+) -> (String, Option<String>, Option<String>) {
+    if !matches!(capability, Capability::ImageGenerate | Capability::ImageEdit) {
+        return (model.model.to_owned(), None, None);
+    }
+    let images = &ROUTES.codex.images;
+    answer.rule(images.id);
+    answer.note(|| {
+        format!(
+            "images over the Codex route are made by the {} tool of {}; {} is named in the tool",
+            images.tool, images.host_model, model.model
+        )
+    });
+    (images.host_model.to_owned(), Some(images.tool.to_owned()), Some(model.model.to_owned()))
 }
 
 #[cfg(test)]

@@ -49,156 +49,197 @@ pub const RULE_USERINFO: &str = "url.userinfo";
 pub const RULE_SECRET: &str = "url.secret";
 pub const RULE_EMPTY_LABEL: &str = "url.empty-label";
 
-/// Classifies a configured base URL (CONTRACT.md, "Base-URL classes").
+/// Classifies a configured base URL (CONTRACT.md, "Base-URL classes"), in steps: the raw text,
+/// the parse, the way it is written, the host, and then the class of that host.
 pub fn classify(raw: Option<&str>) -> BaseUrl {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return BaseUrl::Unresolved;
     };
-    let invalid = |rule, reason: String| BaseUrl::Invalid { rule, reason };
+    match classify_text(raw) {
+        Ok(answer) | Err(answer) => answer,
+    }
+}
+
+/// An invalid base URL, for `?` in the steps of [`classify`].
+fn invalid(rule: &'static str, reason: String) -> BaseUrl {
+    BaseUrl::Invalid { rule, reason }
+}
+
+fn classify_text(raw: &str) -> Result<BaseUrl, BaseUrl> {
+    check_text(raw)?;
+    let url = parse(raw)?;
+    check_written_form(raw, &url)?;
+    let host = url.host().ok_or_else(|| invalid(RULE_UNPARSEABLE, "has no host".to_owned()))?;
+    let name = host_name(&host)?;
+    if let Some(official) = URLS.official.iter().find(|o| o.host == name) {
+        return Ok(classify_official(official, &url));
+    }
+    if let Some(not_api) = URLS.not_api.iter().find(|n| n.host == name) {
+        return Err(invalid(not_api.id, format!("is {}, which serves no API; use {}", not_api.host, not_api.suggest)));
+    }
+    let url = plain_url(&url, &host, name)?;
+    if !name.is_empty() && URLS.azure.host_suffixes.iter().any(|s| name.len() > s.len() && name.ends_with(s)) {
+        return classify_azure(&url, name);
+    }
+    classify_custom(&url, &host)
+}
+
+/// The raw text: its length, and characters URL parsers read differently or drop.
+fn check_text(raw: &str) -> Result<(), BaseUrl> {
     let limit = POLICY.limits.max_url_bytes as usize;
     if raw.len() > limit {
-        return invalid(RULE_TOO_LONG, format!("is {} bytes long; a base URL has at most {limit}", raw.len()));
+        return Err(invalid(RULE_TOO_LONG, format!("is {} bytes long; a base URL has at most {limit}", raw.len())));
     }
     // WHATWG parsing silently drops tabs and newlines inside a URL; in a config value they are
     // a mistake or a trick, so they are refused instead.
     if let Some(at) = raw.find(|c: char| c.is_control()) {
-        return invalid(RULE_CONTROL, format!("contains a control character at byte {at}"));
+        return Err(invalid(RULE_CONTROL, format!("contains a control character at byte {at}")));
     }
     // A backslash is read as `/` by WHATWG parsers and as part of the user info or path by
     // others, so `https://evil.example\@chatgpt.com/` means different hosts to different
     // clients; a space is never part of a URL. Both are refused rather than guessed at.
     if let Some(at) = raw.find(['\\', ' ']) {
         let what = if raw[at..].starts_with(' ') { "a space" } else { "a backslash" };
-        return invalid(
+        return Err(invalid(
             RULE_AMBIGUOUS,
             format!("contains {what} at byte {at}; URL parsers disagree on what it means, so write it without"),
-        );
+        ));
     }
-    let url = match Url::parse(raw) {
-        Ok(url) => url,
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            return invalid(RULE_UNPARSEABLE, "is not an absolute URL; write it with https://".to_owned());
+    Ok(())
+}
+
+/// The WHATWG parse, with the parser's errors in words a user can act on.
+fn parse(raw: &str) -> Result<Url, BaseUrl> {
+    Url::parse(raw).map_err(|error| match error {
+        url::ParseError::RelativeUrlWithoutBase => {
+            invalid(RULE_UNPARSEABLE, "is not an absolute URL; write it with https://".to_owned())
         }
-        Err(url::ParseError::IdnaError) if !raw.is_ascii() => {
-            return invalid(
-                RULE_UNPARSEABLE,
-                "has a non-ASCII host; write it in its ASCII (punycode, xn--) form".to_owned(),
-            );
+        url::ParseError::IdnaError if !raw.is_ascii() => {
+            invalid(RULE_UNPARSEABLE, "has a non-ASCII host; write it in its ASCII (punycode, xn--) form".to_owned())
         }
-        Err(error) => return invalid(RULE_UNPARSEABLE, format!("does not parse as a URL ({error})")),
-    };
+        error => invalid(RULE_UNPARSEABLE, format!("does not parse as a URL ({error})")),
+    })
+}
+
+/// The scheme, written out in full, and no user info.
+fn check_written_form(raw: &str, url: &Url) -> Result<(), BaseUrl> {
     if !matches!(url.scheme(), "http" | "https") {
-        return invalid(
+        return Err(invalid(
             RULE_SCHEME,
             format!(
                 "uses the scheme `{}:`; only https (or http to a loopback host) is allowed",
                 redact::short(url.scheme())
             ),
-        );
+        ));
     }
     // WHATWG repairs `https:chatgpt.com` and `https:///chatgpt.com`, and reads `https:oa://
     // chatgpt.com` as the host `oa`: what a reader sees is not where the credential goes. A base
     // URL is written out in full, `scheme://host`, or refused.
     if !raw[url.scheme().len()..].starts_with("://") || raw[url.scheme().len() + 3..].starts_with('/') {
-        return invalid(
+        return Err(invalid(
             RULE_SCHEME,
             format!("is not written as {}://host/…; write the scheme, then // and the host", url.scheme()),
-        );
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return invalid(
+        return Err(invalid(
             RULE_USERINFO,
             "carries user info before the host; credentials never go in URLs, remove it".to_owned(),
-        );
+        ));
     }
-    let Some(host) = url.host() else {
-        return invalid(RULE_UNPARSEABLE, "has no host".to_owned());
-    };
-    let name = match &host {
-        Host::Domain(domain) => domain.strip_suffix('.').unwrap_or(domain),
-        _ => "",
-    };
+    Ok(())
+}
 
-    // One trailing dot is the DNS root (`api.openai.com.` is api.openai.com); a second one, or
-    // `a..b`, is an empty label that resolvers refuse or read differently.
-    if matches!(host, Host::Domain(_)) && (name.is_empty() || name.ends_with('.') || name.contains("..")) {
-        return invalid(
+/// A domain without its root dot (empty for an IP address). One trailing dot is the DNS root
+/// (`api.openai.com.` is api.openai.com); a second one, or `a..b`, is an empty label that
+/// resolvers refuse or read differently.
+fn host_name<'h>(host: &Host<&'h str>) -> Result<&'h str, BaseUrl> {
+    let Host::Domain(domain) = *host else { return Ok("") };
+    let name = domain.strip_suffix('.').unwrap_or(domain);
+    if name.is_empty() || name.ends_with('.') || name.contains("..") {
+        return Err(invalid(
             RULE_EMPTY_LABEL,
             "has an empty label in its host (extra dots); write the host name with single dots".to_owned(),
-        );
+        ));
     }
-    if let Some(official) = URLS.official.iter().find(|o| o.host == name) {
-        return classify_official(official, &url);
-    }
-    // The canonical form of any other host drops the root dot too, so the host a request goes
-    // to is written one way only.
-    let url = if matches!(host, Host::Domain(d) if d.ends_with('.')) {
-        let mut plain = url.clone();
-        if plain.set_host(Some(name)).is_err() {
-            return invalid(RULE_UNPARSEABLE, "has a host that does not parse without its trailing dot".to_owned());
-        }
-        plain
-    } else {
-        url.clone()
-    };
-    if let Some(not_api) = URLS.not_api.iter().find(|n| n.host == name) {
-        return invalid(not_api.id, format!("is {}, which serves no API; use {}", not_api.host, not_api.suggest));
-    }
-    let https = url.scheme() == "https";
-    let has_query = url.query().is_some_and(|q| !q.is_empty()) || url.fragment().is_some_and(|f| !f.is_empty());
-    if !name.is_empty() && URLS.azure.host_suffixes.iter().any(|s| name.len() > s.len() && name.ends_with(s)) {
-        let rule = URLS.azure.id;
-        if !https {
-            return invalid(rule, "is an Azure OpenAI host over plain http; use https".to_owned());
-        }
-        if has_query {
-            return invalid(
-                rule,
-                "has a query or fragment; an Azure base URL is the resource URL, and the policy adds api-version"
-                    .to_owned(),
-            );
-        }
-        let path = url.path().strip_suffix('/').unwrap_or(url.path());
-        let rest = URLS.azure.strip_suffixes.iter().find_map(|s| path.strip_suffix(s)).unwrap_or(path);
-        if !rest.is_empty() {
-            return invalid(
-                rule,
-                format!(
-                    "has the path `{}`; an Azure base URL is the resource URL, e.g. https://{name}/openai/v1",
-                    redact::short(path)
-                ),
-            );
-        }
-        let canonical = origin(&url);
-        return BaseUrl::Valid { class: BaseUrlClass::Azure, canonical, rule, legacy: false };
-    }
+    Ok(name)
+}
 
-    // Any other host: an operator's proxy or another OpenAI-compatible server.
+/// The URL as a request URL is built from it: the host's root dot dropped, so that the host a
+/// request goes to is written one way only, and an empty `?` or `#` dropped, so that a path
+/// joined to it stays a path (`…/v1?` + `/responses` would be a query).
+fn plain_url(url: &Url, host: &Host<&str>, name: &str) -> Result<Url, BaseUrl> {
+    let mut plain = url.clone();
+    if matches!(host, Host::Domain(d) if d.ends_with('.')) && plain.set_host(Some(name)).is_err() {
+        return Err(invalid(RULE_UNPARSEABLE, "has a host that does not parse without its trailing dot".to_owned()));
+    }
+    if plain.query() == Some("") {
+        plain.set_query(None);
+    }
+    if plain.fragment() == Some("") {
+        plain.set_fragment(None);
+    }
+    Ok(plain)
+}
+
+fn has_query_or_fragment(url: &Url) -> bool {
+    url.query().is_some_and(|q| !q.is_empty()) || url.fragment().is_some_and(|f| !f.is_empty())
+}
+
+/// An Azure OpenAI resource: https, no query, and no path beyond the API's own suffixes.
+fn classify_azure(url: &Url, name: &str) -> Result<BaseUrl, BaseUrl> {
+    let rule = URLS.azure.id;
+    if url.scheme() != "https" {
+        return Err(invalid(rule, "is an Azure OpenAI host over plain http; use https".to_owned()));
+    }
+    if has_query_or_fragment(url) {
+        return Err(invalid(
+            rule,
+            "has a query or fragment; an Azure base URL is the resource URL, and the policy adds api-version"
+                .to_owned(),
+        ));
+    }
+    let path = url.path().strip_suffix('/').unwrap_or(url.path());
+    let rest = URLS.azure.strip_suffixes.iter().find_map(|s| path.strip_suffix(s)).unwrap_or(path);
+    if !rest.is_empty() {
+        return Err(invalid(
+            rule,
+            format!(
+                "has the path `{}`; an Azure base URL is the resource URL, e.g. https://{name}/openai/v1",
+                redact::short(path)
+            ),
+        ));
+    }
+    Ok(BaseUrl::Valid { class: BaseUrlClass::Azure, canonical: origin(url), rule, legacy: false })
+}
+
+/// Any other host: an operator's proxy or another OpenAI-compatible server.
+fn classify_custom(url: &Url, host: &Host<&str>) -> Result<BaseUrl, BaseUrl> {
     let rule = URLS.custom.id;
-    if !https && !is_loopback(&host) {
-        return invalid(
+    if url.scheme() != "https" && !is_loopback(host) {
+        return Err(invalid(
             rule,
             format!(
                 "uses plain http to {}, which is not a loopback host; use https",
-                redact::short(name_or_ip(&host).as_str())
+                redact::short(name_or_ip(host).as_str())
             ),
-        );
+        ));
     }
-    if has_query {
-        return invalid(
+    if has_query_or_fragment(url) {
+        return Err(invalid(
             rule,
             "has a query or fragment; a base URL carries none (proxy parameters belong in headers)".to_owned(),
-        );
+        ));
     }
     let serialized = url.as_str();
     if redact::contains_secret(serialized) {
-        return invalid(
+        return Err(invalid(
             RULE_SECRET,
             "appears to contain a credential; credentials are described, never put in URLs".to_owned(),
-        );
+        ));
     }
     let canonical = serialized.strip_suffix('/').unwrap_or(serialized).to_owned();
-    BaseUrl::Valid { class: BaseUrlClass::Custom, canonical, rule, legacy: false }
+    Ok(BaseUrl::Valid { class: BaseUrlClass::Custom, canonical, rule, legacy: false })
 }
 
 fn classify_official(official: &'static OfficialHost, url: &Url) -> BaseUrl {
@@ -440,8 +481,12 @@ mod tests {
         assert_eq!(valid("https://xn--chtgpt-8nf.com/backend-api").0, BaseUrlClass::Custom);
         assert!(invalid("https://api.openai.com..evil/v1").contains("empty label"));
         assert!(invalid("https://chatgpt.com../backend-api/codex").contains("empty label"));
-        // The root dot is dropped from any host's canonical form.
+        // The root dot is dropped from any host's canonical form, and so is an empty query or
+        // fragment: a path joined to `…/v1?` would be a query.
         assert_eq!(valid("https://proxy.example./v1").1, "https://proxy.example/v1");
+        assert_eq!(valid("https://proxy.example/v1?").1, "https://proxy.example/v1");
+        assert_eq!(valid("https://proxy.example/v1#").1, "https://proxy.example/v1");
+        assert_eq!(valid("https://proxy.example/v1/?#").1, "https://proxy.example/v1");
         // A backslash is `/` to WHATWG (host evil.example) but user info to other parsers (host
         // chatgpt.com): refused, as is every other way of hiding the host.
         assert!(invalid("https://evil.example\\@chatgpt.com/backend-api/codex").contains("backslash at byte 20"));

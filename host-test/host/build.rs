@@ -1,10 +1,15 @@
-//! Builds the policy component from `guest/` so that the host always embeds a fresh one.
+//! Builds the policy component from `guest/` so that the host always embeds a fresh one, and
+//! the toolkit component from `host-test/toolkit/` beside it (for the Node host and its tests).
 //!
 //! The story, in order:
 //! 1. make sure the toolchain has the `wasm32-wasip2` target, adding it with rustup if not;
 //! 2. run `cargo build -p route-policy-guest --target wasm32-wasip2 --profile guest` in a
-//!    target directory of its own (a nested cargo must not wait on the outer one's lock);
-//! 3. hand the component's path to the crate as `ROUTE_POLICY_GUEST_WASM`.
+//!    target directory of its own (a nested cargo must not wait on the outer one's lock), then
+//!    the same for `route-policy-toolkit`. They are two builds on purpose: in one, cargo would
+//!    unify the contract crate's features, and the toolkit's `host` half would be compiled
+//!    into the policy component too;
+//! 3. hand the components' paths to the crate as `ROUTE_POLICY_GUEST_WASM` and
+//!    `ROUTE_POLICY_TOOLKIT_WASM`.
 //!
 //! Cargo reruns this script whenever the guest's sources, rules, the WIT or the lock file
 //! change, and the nested cargo rebuilds only what changed: a stale `.wasm` cannot be embedded.
@@ -15,6 +20,7 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const GUEST: &str = "route-policy-guest";
+const TOOLKIT: &str = "route-policy-toolkit";
 const PROFILE: &str = "guest";
 
 /// Environment that the outer cargo sets for this script and that must not leak into the
@@ -45,6 +51,8 @@ fn main() {
         "guest/contract/build",
         "guest/contract/build.rs",
         "guest/contract/Cargo.toml",
+        "host-test/toolkit/src",
+        "host-test/toolkit/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
@@ -58,28 +66,35 @@ fn main() {
 
     // 2. The nested build, in its own target directory beside the outer one.
     let target_dir = outer_target_dir(&workspace).join("guest-wasm");
-    let mut build = Command::new(&cargo);
+    for package in [GUEST, TOOLKIT] {
+        build_component(&cargo, &workspace, &target_dir, package);
+    }
+
+    // 3. Where the component is.
+    let wasm =
+        |package: &str| target_dir.join(TARGET).join(PROFILE).join(format!("{}.wasm", package.replace('-', "_")));
+    for (package, name) in [(GUEST, "ROUTE_POLICY_GUEST_WASM"), (TOOLKIT, "ROUTE_POLICY_TOOLKIT_WASM")] {
+        let path = wasm(package);
+        assert!(path.is_file(), "the {package} build succeeded but {} is missing", path.display());
+        println!("cargo:rustc-env={name}={}", path.display());
+    }
+    println!("cargo:rustc-env=ROUTE_POLICY_GUEST_TARGET_DIR={}", target_dir.display());
+}
+
+/// `cargo build -p PACKAGE --target wasm32-wasip2 --profile guest` into `target_dir`.
+fn build_component(cargo: &str, workspace: &Path, target_dir: &Path, package: &str) {
+    let mut build = Command::new(cargo);
     build
-        .current_dir(&workspace)
-        .args(["build", "--locked", "-p", GUEST, "--target", TARGET, "--profile", PROFILE, "--target-dir"])
-        .arg(&target_dir);
+        .current_dir(workspace)
+        .args(["build", "--locked", "-p", package, "--target", TARGET, "--profile", PROFILE, "--target-dir"])
+        .arg(target_dir);
     for name in SCRUB {
         build.env_remove(name);
     }
     let output = build.output().unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
     if !output.status.success() {
-        panic!(
-            "building the policy component failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        panic!("building {package} failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr));
     }
-
-    // 3. Where the component is.
-    let wasm = target_dir.join(TARGET).join(PROFILE).join(format!("{}.wasm", GUEST.replace('-', "_")));
-    assert!(wasm.is_file(), "the guest build succeeded but {} is missing", wasm.display());
-    println!("cargo:rustc-env=ROUTE_POLICY_GUEST_WASM={}", wasm.display());
-    println!("cargo:rustc-env=ROUTE_POLICY_GUEST_TARGET_DIR={}", target_dir.display());
 }
 
 /// Adds the wasm target to the active toolchain when its standard library is missing.

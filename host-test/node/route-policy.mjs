@@ -12,10 +12,12 @@
 //! ```
 //!
 //! Requests and answers are the JSON vocabulary of CONTRACT.md, as `route-policy eval` speaks
-//! it (`lib/codec.mjs` maps it to jco's types). The policy runs in a worker thread, in the
-//! sandbox of `lib/sandbox.mjs`; a call that runs past its deadline has its worker terminated
-//! and answers `deadline-exceeded`, and the next call gets a new worker. The host checks every
-//! routing answer with the credential-egress guard (`lib/guard.mjs`) before returning it.
+//! it. Everything the host checks or writes goes through the toolkit (`lib/toolkit.mjs`), the
+//! contract's host half compiled from the wasmtime host's own Rust: each call is decoded, then
+//! bounded, then put to the policy in a worker thread, in the sandbox of `lib/sandbox.mjs`, and
+//! its answer is checked by the credential-egress guard (and a verdict held to the host's floor)
+//! and written as JSON, in the wasmtime host's order. A call that runs past its deadline has its
+//! worker terminated and answers `deadline-exceeded`, and the next call gets a new worker.
 //!
 //! Defaults, as the wasmtime host's `Limits`:
 //! - `deadlineMs`: 50 per call (the first call of a new worker gets `warmupMs`, 1000, while V8
@@ -26,17 +28,16 @@
 //! - `maxInputBytes`: 1 MiB per request; a `classify-error` body is cut to fit, other fields
 //!   over the limit are refused;
 //! - `fresh`: false; each worker keeps one warm instance. `true` gives each call a new one.
-//! - `allowHosts`: []; hosts a credential may reach beyond those each request names.
+//! - `allowHosts`: []; `[provider, host]` pairs: hosts a provider's credentials may also reach
+//!   (`route-policy --allow-host PROVIDER=HOST`);
+//! - `toolkit`: the toolkit `cargo build` made, loaded once per process (`loadToolkit`).
 
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { InvalidInput, decodeCall, err, fromJco, camel } from './lib/codec.mjs';
-import { checkEndpoint, checkPlan } from './lib/guard.mjs';
+import { VERBS, loadToolkit } from './lib/toolkit.mjs';
 import { LoadError, prepare } from './lib/transpile.mjs';
-import { WIT } from './lib/wit.mjs';
 
-export { InvalidInput, LoadError };
-export { parseLine, answerLine, stringify } from './lib/codec.mjs';
+export { LoadError, loadToolkit };
 
 const DEFAULTS = { deadlineMs: 50, warmupMs: 1000, memoryMiB: 16, maxInputBytes: 1 << 20, fresh: false, allowHosts: [] };
 
@@ -53,20 +54,23 @@ export class RoutePolicyError extends Error {
  * Loads the policy component at `path`: transpiles it, checks its imports and contract, and
  * starts its worker.
  * @param {string | URL} path the `.wasm` component
- * @param {Partial<typeof DEFAULTS>} options
+ * @param {Partial<typeof DEFAULTS> & {toolkit?: import('./lib/toolkit.mjs').Toolkit}} options
  * @returns {Promise<Policy>}
  */
 export async function loadPolicy(path, options = {}) {
   const source = String(path);
+  const settings = { ...DEFAULTS, ...options };
+  const toolkit = settings.toolkit ?? (await loadToolkit());
+  // Bad settings are the host's mistake, refused before any policy is read.
+  const hostSettings = toolkit.settings(settings);
   let bytes;
   try {
     bytes = await readFile(path);
   } catch (e) {
     throw new LoadError(source, null, 'read', e.message);
   }
-  const settings = { ...DEFAULTS, ...options };
-  const prepared = await prepare(bytes, source, settings.memoryMiB * 16);
-  const policy = new Policy(source, prepared, settings);
+  const prepared = await prepare(bytes, source, { memoryPages: settings.memoryMiB * 16 });
+  const policy = new Policy(source, prepared, settings, toolkit, hostSettings);
   let info;
   try {
     info = await policy.call('policy-info');
@@ -78,19 +82,25 @@ export async function loadPolicy(path, options = {}) {
     policy.close();
     throw new LoadError(source, prepared.sha256, 'contract', `policy-info failed: ${info.err.message}`);
   }
-  if (!compatible(info.ok.contract, WIT.version)) {
+  const host = toolkit.contract();
+  if (!compatible(info.ok.contract, host)) {
     policy.close();
-    throw new LoadError(source, prepared.sha256, 'contract', `it implements contract ${info.ok.contract}, this host speaks ${WIT.version}`);
+    throw new LoadError(source, prepared.sha256, 'contract', `it implements contract ${info.ok.contract}, this host speaks ${host}`);
   }
   policy.id = { source, sha256: prepared.sha256, revision: info.ok.revision, contract: info.ok.contract, rulesDigest: info.ok['rules-digest'] };
   return policy;
 }
 
-/** Semver compatibility: the same major (or the same minor while 0.x), at least as new. */
+/**
+ * Whether a policy's contract version serves the host, as the wasmtime host decides: the same
+ * major version, and for 0.x the same minor (0.x minors may break).
+ */
 function compatible(policy, host) {
-  const [p, h] = [policy, host].map((v) => v.split('.').map(Number));
-  if (p.length !== 3 || p.some(Number.isNaN)) return false;
-  return h[0] === 0 ? p[0] === 0 && p[1] === h[1] && p[2] >= h[2] : p[0] === h[0] && (p[1] > h[1] || (p[1] === h[1] && p[2] >= h[2]));
+  const key = (version) => {
+    const [major = '', minor = ''] = version.split('.');
+    return major === '0' ? `0.${minor}` : major;
+  };
+  return policy !== '' && key(policy) === key(host);
 }
 
 /** A loaded policy. Its methods take and return the JSON vocabulary. */
@@ -100,14 +110,23 @@ export class Policy {
   #source;
   #prepared;
   #options;
+  #toolkit;
+  #settings;
   #worker = null;
   #queue = Promise.resolve();
   #seq = 0;
 
-  constructor(source, prepared, options) {
+  constructor(source, prepared, options, toolkit, settings) {
     this.#source = source;
     this.#prepared = prepared;
     this.#options = options;
+    this.#toolkit = toolkit;
+    this.#settings = settings;
+  }
+
+  /** The toolkit this policy's calls are decoded, bounded and checked with. */
+  get toolkit() {
+    return this.#toolkit;
   }
 
   /** `resolve-endpoint`: the endpoint, or throws a `RoutePolicyError`. */
@@ -138,49 +157,54 @@ export class Policy {
 
   /**
    * One call, as `route-policy eval` answers it: `{"ok": …}` or `{"err": {code, message}}`.
-   * Bad input is answered, not thrown.
+   * Input the contract refuses is answered, not thrown; it must be serializable as JSON.
+   * @param {string} op
+   * @param {unknown} [input]
    */
-  call(op, input) {
-    let decoded;
-    try {
-      decoded = decodeCall(op, input);
-    } catch (e) {
-      if (e instanceof InvalidInput) return Promise.resolve(err(e.code, e.message));
-      throw e;
-    }
-    return this.answer(decoded);
+  async call(op, input) {
+    return JSON.parse(await this.callJson(op, input));
   }
 
-  /** Answers a decoded call (from `parseLine`): calls are served one at a time, in order. */
-  answer(decoded) {
-    const run = this.#queue.then(() => this.#answer(decoded));
+  /** As `call`, the answer as the JSON text the wasmtime CLI writes. */
+  callJson(op, input) {
+    const decoded = this.#toolkit.decodeCall(op, input === undefined ? '' : JSON.stringify(input));
+    if (decoded.err) return Promise.resolve(this.#toolkit.errorJson(decoded.err.code, decoded.err.message));
+    return this.answerJson(decoded.ok);
+  }
+
+  /** Answers a decoded call (the toolkit's `call`, from `parseLine` or `decodeCall`). */
+  async answer(call) {
+    return JSON.parse(await this.answerJson(call));
+  }
+
+  /** As `answer`, as JSON text. Calls are served one at a time, in order. */
+  answerJson(call) {
+    const run = this.#queue.then(() => this.#answer(call));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #answer({ op, record, input, args }) {
-    const bounded = bound(op, input, args, this.#options.maxInputBytes);
-    if (bounded.err) return bounded;
-    const reply = await this.#run(camel(op), bounded.args);
-    if (reply.host) return err(reply.host.code, reply.host.message);
+  /** The wasmtime host's steps, in its order: bound, call in the sandbox, guard and write. */
+  async #answer(call) {
+    const toolkit = this.#toolkit;
+    const bounded = toolkit.bound(call, this.#settings);
+    if (bounded.err !== undefined) return toolkit.errorJson('invalid-input', bounded.err);
+    const verb = VERBS[call.tag];
+    const reply = await this.#run(verb.fn, bounded.ok.val === undefined ? [] : [bounded.ok.val]);
+    if (reply.host) return toolkit.errorJson(reply.host.code, reply.host.message);
     if (reply.memory) {
-      return err('memory-exceeded', `policy ${this.#name()} tried to use more than its ${this.#options.memoryMiB} MiB of memory and was stopped`);
+      return toolkit.errorJson('memory-exceeded', `policy ${this.#name()} tried to use more than its ${this.#options.memoryMiB} MiB of memory and was stopped`);
     }
-    if (reply.trap) return err('policy-trap', `policy ${this.#name()} trapped: ${reply.trap}`);
-    if (reply.err) return err(reply.err.code, reply.err.message);
-    const result = WIT.funcs.get(op).result;
-    const okType = result.startsWith('result<') ? result.slice(7, -1).split(',')[0].trim() : result;
-    const ok = fromJco(reply.ok, okType);
-    const violation =
-      op === 'resolve-endpoint' ? checkEndpoint(input, ok, this.#options.allowHosts) : op === 'filter-fallbacks' ? checkPlan(input, ok) : null;
-    if (violation) return err('guard-refused', `policy ${this.#name()} answered unsafely and was refused: ${violation}`);
-    void record;
-    return { ok };
+    if (reply.trap) return toolkit.errorJson('policy-trap', `policy ${this.#name()} trapped: ${reply.trap}`);
+    // The policy's own error (a ComponentError's payload) is the `err` arm of its `result`.
+    const value = verb.result ? ('err' in reply ? { tag: 'err', val: reply.err } : { tag: 'ok', val: reply.ok }) : reply.ok;
+    // The guard checks the request as the caller sent it, as the wasmtime host does.
+    return toolkit.checkAnswer(call, { tag: verb.answer, val: value }, this.#settings, this.#name());
   }
 
+  /** The policy as every host names it (the toolkit's `policy-name`: its words escaped). */
   #name() {
-    const sha = this.#prepared.sha256.slice(0, 12);
-    return this.id ? `${this.id.revision} (sha256 ${sha}, ${this.#source})` : `${this.#source} (sha256 ${sha})`;
+    return this.#toolkit.policyName(this.id?.revision ?? '', this.#prepared.sha256, this.#source);
   }
 
   /** Posts one call to the worker, and stops the worker if it runs past its deadline. */
@@ -229,41 +253,4 @@ export class Policy {
     this.#worker = null;
     this.#prepared.dispose();
   }
-}
-
-/** The host's input limits (as `sandbox::check_input` and `bounded_failure` in Rust). */
-function bound(op, input, args, limit) {
-  const len = (s) => (typeof s === 'string' ? Buffer.byteLength(s) : 0);
-  const refuse = (what, bytes) => err('invalid-input', `${what} ${bytes} bytes; at most ${limit} go into the policy sandbox`);
-  const credentials = (list = []) => list.reduce((n, c) => n + len(c['profile-id']) + len(c.provider) + 8, 0);
-  const providers = (list = []) => list.reduce((n, p) => n + len(p.id) + len(p['base-url']) + len(p.api) + len(p.deployment) + 8, 0);
-  if (op === 'resolve-endpoint') {
-    const bytes = len(input.model) + providers(input.providers) + credentials(input.credentials) + len(input['env-base-url']);
-    return bytes > limit ? refuse('the request carries', bytes) : { args };
-  }
-  if (op === 'filter-fallbacks') {
-    const bytes =
-      len(input.primary) +
-      (input.fallbacks ?? []).reduce((n, f) => n + len(f) + 8, 0) +
-      len(input['explicit-override']) +
-      credentials(input.credentials) +
-      (input.rejections ?? []).reduce((n, r) => n + len(r.model) + 8, 0) +
-      providers(input.providers) +
-      len(input['env-base-url']);
-    return bytes > limit ? refuse('the request carries', bytes) : { args };
-  }
-  if (op === 'classify-error') {
-    const rest =
-      (input.headers ?? []).reduce((n, [name, value]) => n + len(name) + len(value), 0) +
-      len(input['network-error']) +
-      len(input['request-url']) +
-      len(input.model);
-    if (rest > limit) return refuse("the failure's headers and fields carry", rest);
-    const body = Buffer.from(args[0].body, 'utf8');
-    if (body.length <= limit - rest) return { args };
-    let end = limit - rest;
-    while (end > 0 && (body[end] & 0xc0) === 0x80) end--;
-    return { args: [{ ...args[0], body: body.subarray(0, end).toString('utf8') }] };
-  }
-  return { args };
 }

@@ -5,7 +5,7 @@
 
 use crate::redact;
 use crate::types::{FallbackPlan, FallbackRequest};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// How a plan shows a dropped ref: [`redact::text`] of it, since the plan ends up in the host's
 /// logs. A candidate's `requested` is the ref exactly as written (it passed the identifier
@@ -24,13 +24,14 @@ pub enum Unaccounted {
 }
 
 /// Whether every ref of the request is a candidate (as written) or dropped (as
-/// [`shown_dropped`]), exactly once. Linear in the refs: each is counted, then taken.
+/// [`shown_dropped`]), exactly once: each ref is counted, then taken, in O(n log n) (a `BTreeMap`,
+/// which needs no random seed, so the toolkit component imports no randomness).
 pub fn check(request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Unaccounted> {
     let refs: Vec<&str> = std::iter::once(request.primary.as_str())
         .chain(request.fallbacks.iter().map(String::as_str))
         .chain(request.explicit_override.as_deref())
         .collect();
-    let mut written: HashMap<&str, usize> = HashMap::new();
+    let mut written: BTreeMap<&str, usize> = BTreeMap::new();
     for r in &refs {
         *written.entry(r).or_default() += 1;
     }
@@ -42,7 +43,7 @@ pub fn check(request: &FallbackRequest, plan: &FallbackPlan) -> Result<(), Unacc
         }
     }
     // What is left, as a drop shows it.
-    let mut shown: HashMap<String, usize> = HashMap::new();
+    let mut shown: BTreeMap<String, usize> = BTreeMap::new();
     for r in &refs {
         if let Some(left) = written.get_mut(r)
             && *left > 0

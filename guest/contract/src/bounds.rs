@@ -6,6 +6,10 @@
 /// The default limit, in bytes: 1 MiB.
 pub const DEFAULT_MAX_INPUT: usize = 1 << 20;
 
+/// What each item of a list weighs beyond its strings: lowering a list into the sandbox costs
+/// per item, so a list of empty strings is not free.
+pub const ITEM_BYTES: usize = 8;
+
 /// The bytes a request carries into the sandbox (its strings; the structure is small).
 pub trait Weigh {
     /// The bytes of its strings.
@@ -13,12 +17,12 @@ pub trait Weigh {
 }
 
 fn weigh_credentials(credentials: &[crate::types::Credential]) -> usize {
-    credentials.iter().map(|c| c.profile_id.len() + c.provider.len() + 8).sum()
+    credentials.iter().map(|c| c.profile_id.len() + c.provider.len() + ITEM_BYTES).sum()
 }
 
 fn weigh_providers(providers: &[crate::types::ProviderConfig]) -> usize {
     let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    providers.iter().map(|p| p.id.len() + opt(&p.base_url) + opt(&p.api) + opt(&p.deployment) + 8).sum()
+    providers.iter().map(|p| p.id.len() + opt(&p.base_url) + opt(&p.api) + opt(&p.deployment) + ITEM_BYTES).sum()
 }
 
 impl Weigh for crate::types::EndpointRequest {
@@ -33,10 +37,10 @@ impl Weigh for crate::types::EndpointRequest {
 impl Weigh for crate::types::FallbackRequest {
     fn weigh(&self) -> usize {
         self.primary.len()
-            + self.fallbacks.iter().map(|f| f.len() + 8).sum::<usize>()
+            + self.fallbacks.iter().map(|f| f.len() + ITEM_BYTES).sum::<usize>()
             + self.explicit_override.as_ref().map_or(0, String::len)
             + weigh_credentials(&self.credentials)
-            + self.rejections.iter().map(|r| r.model.len() + 8).sum::<usize>()
+            + self.rejections.iter().map(|r| r.model.len() + ITEM_BYTES).sum::<usize>()
             + weigh_providers(&self.providers)
             + self.env_base_url.as_ref().map_or(0, String::len)
     }
@@ -60,7 +64,9 @@ pub fn bounded_failure(
     limit: usize,
 ) -> Result<crate::types::ProviderFailure, String> {
     let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    let rest = failure.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>()
+    // Each header costs its strings and its place in the list: a million empty headers are a
+    // heavy request, not a light one.
+    let rest = failure.headers.iter().map(|(n, v)| n.len() + v.len() + ITEM_BYTES).sum::<usize>()
         + opt(&failure.network_error)
         + opt(&failure.request_url)
         + opt(&failure.model);
@@ -77,4 +83,25 @@ pub fn bounded_failure(
     let mut bounded = crate::types::ProviderFailure { body: String::new(), ..failure.clone() };
     bounded.body.push_str(&failure.body[..end]);
     Ok(bounded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ProviderFailure;
+
+    #[test]
+    fn a_million_empty_headers_are_refused_by_weight() {
+        let failure =
+            ProviderFailure { headers: vec![(String::new(), String::new()); 1_000_000], ..ProviderFailure::default() };
+        let refused = bounded_failure(&failure, DEFAULT_MAX_INPUT).unwrap_err();
+        assert!(refused.contains("headers and fields carry 8000000 bytes"), "{refused}");
+    }
+
+    #[test]
+    fn a_huge_body_is_cut_at_a_character_boundary() {
+        let failure = ProviderFailure { body: "é".repeat(DEFAULT_MAX_INPUT), ..ProviderFailure::default() };
+        let bounded = bounded_failure(&failure, DEFAULT_MAX_INPUT).unwrap();
+        assert!(bounded.body.len() <= DEFAULT_MAX_INPUT && bounded.body.len() > DEFAULT_MAX_INPUT - 2);
+    }
 }

@@ -5,8 +5,8 @@
 //! fields, an enum from `{"chat": null}`, the last of two equal keys) and would quote offending
 //! values whole. So a request is first parsed noting any key given twice, then checked against
 //! the WIT's own shapes (`wit/route-policy.wit`, compiled in by `build.rs`), and only then
-//! handed to serde, which can no longer fail. The rules, which the Node host implements too
-//! (`host-test/node/lib/codec.mjs`), so that both answer bad input in the same words:
+//! handed to serde, which can no longer fail. The rules, which the Node host runs too (this
+//! very code, in the toolkit component of `wit/toolkit.wit`):
 //!
 //! - a record is a JSON object; a `list` or `tuple` an array; a `string` a string; `u16`, `u32`
 //!   and `u64` integers in range (`u64` up to 2^53 − 1, what JSON carries exactly); an enum a
@@ -20,7 +20,7 @@
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write};
 
 use crate::wit;
@@ -76,16 +76,26 @@ pub type Duplicate = Problem;
 /// Parses JSON text, noting the first key given twice (in document order) instead of silently
 /// keeping the last; the value keeps the last, as every JSON parser does.
 pub fn parse(text: &str) -> Result<(Value, Option<Duplicate>), serde_json::Error> {
-    let state = Parse { path: RefCell::new(Vec::new()), duplicate: RefCell::new(None) };
+    let state = Parse { path: RefCell::new(Vec::new()), duplicate: RefCell::new(None), values: Cell::new(0) };
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = Node(&state).deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok((value, state.duplicate.into_inner()))
 }
 
+/// The most JSON values (scalars, arrays and objects) a line may hold. A parsed value takes
+/// tens of bytes however short its text, so a 32 MiB line of `[0,0,…]` would take a gigabyte;
+/// no request of the contract comes near this many.
+pub const MAX_VALUES: usize = 1 << 18;
+
+/// The start of the parse error for a line past [`MAX_VALUES`], which `wire` words as a refusal.
+pub const TOO_MANY_VALUES: &str = "too many JSON values";
+
 struct Parse {
     path: RefCell<Vec<Step>>,
     duplicate: RefCell<Option<Duplicate>>,
+    /// Values parsed so far, checked against [`MAX_VALUES`] before each one is built.
+    values: Cell<usize>,
 }
 
 /// One JSON value, parsed with the path to it known.
@@ -95,6 +105,11 @@ impl<'de> DeserializeSeed<'de> for Node<'_> {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        let values = self.0.values.get() + 1;
+        if values > MAX_VALUES {
+            return Err(serde::de::Error::custom(TOO_MANY_VALUES));
+        }
+        self.0.values.set(values);
         deserializer.deserialize_any(self)
     }
 }

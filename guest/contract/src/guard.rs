@@ -205,6 +205,12 @@ impl std::error::Error for AllowError {}
 
 impl std::error::Error for Violation {}
 
+/// The sentence of a `guard-refused` answer: which policy answered unsafely, and how. Every
+/// host writes it this way.
+pub fn refusal(policy: &str, violation: &Violation) -> String {
+    format!("policy {policy} answered unsafely and was refused: {violation}")
+}
+
 impl Guard {
     /// A guard with no allowed hosts beyond the official ones and each request's own.
     pub fn new() -> Guard {
@@ -438,7 +444,7 @@ fn configured_origin(raw: &str) -> Option<Origin> {
 fn sound_origin(url: &Url) -> Option<Origin> {
     let sound = url.username().is_empty()
         && url.password().is_none()
-        && url.fragment().is_none()
+        && url.fragment().is_none_or(str::is_empty)
         && (url.scheme() == "https" || (url.scheme() == "http" && url.host().is_some_and(|h| is_loopback(&h))));
     sound.then(|| Origin::of(url)).flatten()
 }

@@ -9,7 +9,8 @@
 //! - with the `host` feature (the default): what every host needs to speak the contract and to
 //!   distrust a policy. [`wire`] is the JSON Lines envelope and [`decode`] its strict decoder;
 //!   [`vectors`] the conformance-vector format and its matcher; [`invariants`] what every
-//!   answer keeps; [`bounds`] how much of a request enters the sandbox; [`guard`] the credential-egress guard. The
+//!   answer keeps; [`bounds`] how much of a request enters the sandbox; [`printable`] how a
+//!   host prints a policy's words; [`guard`] the credential-egress guard. The
 //!   wasmtime host, the Node host (through the toolkit component), the native tests and the
 //!   fuzz targets all use these, so that no host re-implements them. The policy component never
 //!   links them (the host library's tests check it).
@@ -26,6 +27,8 @@ pub mod decode;
 pub mod guard;
 #[cfg(feature = "host")]
 pub mod invariants;
+#[cfg(feature = "host")]
+pub mod printable;
 #[cfg(feature = "host")]
 pub mod vectors;
 #[cfg(feature = "host")]

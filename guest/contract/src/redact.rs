@@ -18,6 +18,8 @@ pub struct RedactRules {
     pub secret_names: &'static [&'static str],
     /// A run of token characters at least this long, with letters and digits, is a secret.
     pub min_opaque_token: u32,
+    /// A run of letters and digits alone at least this long, mixing both, is a secret.
+    pub min_alphanumeric_token: u32,
 }
 
 include!(concat!(env!("OUT_DIR"), "/redact.rs"));
@@ -165,95 +167,48 @@ pub fn parsed_url(parsed: &url::Url) -> String {
 /// each token inside it would take quadratic time; so each kind of run is scanned once
 /// ([`Run`]) and the tokens inside it reuse its end, and its verdict.
 fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
-    let bytes = text.as_bytes();
-    let free_text = context == Context::FreeText;
-    let min_opaque = REDACT.min_opaque_token as usize;
-    let mut spans: Vec<Range<usize>> = Vec::new();
-    let (mut key_run, mut opaque_run, mut jwt_run) = (Run::default(), Run::default(), Run::default());
-    let (mut auth_run, mut value_run, mut line_run) = (Run::default(), Run::default(), Run::default());
+    let mut scan = Scan {
+        bytes: text.as_bytes(),
+        free_text: context == Context::FreeText,
+        spans: Vec::new(),
+        key_run: Run::default(),
+        opaque_run: Run::default(),
+        jwt_run: Run::default(),
+        escaped_run: Run::default(),
+        auth_run: Run::default(),
+        value_run: Run::default(),
+        line_run: Run::default(),
+    };
+    let bytes = scan.bytes;
     let mut at = 0;
     while at < bytes.len() {
         if !is_key_byte(bytes[at]) {
             // A percent-escape (`%20`) separates tokens as the character it encodes would: a
-            // URL shows `a%20sk-proj-…` for `a sk-proj-…`.
-            at += decoded_at(bytes, at).1;
+            // URL shows `a%20sk-proj-…` for `a sk-proj-…`. One that encodes a token character
+            // may start a key written escaped (`%73k-proj-…`).
+            let (decoded, width) = decoded_at(bytes, at);
+            if width == 3 && is_key_byte(decoded) && (at == 0 || !is_key_byte(bytes[at - 1])) {
+                scan.escaped_key(at);
+            }
+            at += width;
             continue;
         }
         // A token starts here (the byte before it, if any, is not a key byte).
         let end = run_end(bytes, at, is_key_byte);
-        let token = &bytes[at..end];
-
-        // An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key). A token
-        // inside a run already judged adds nothing: the run's first prefixed token either
-        // covered it, or the run was too short for it as well.
-        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes()))
-            && let Some(key_end) =
-                key_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.'))
-            && key_end >= at + prefix.len() + 4
-        {
-            spans.push(at..key_end);
-        }
-        // A long opaque token mixing letters and digits (base64 adds `+` and `=`). A suffix
-        // of a run already judged is shorter, and lacks whatever the run lacked.
-        if let Some(opaque_end) =
-            opaque_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'='))
-            && opaque_end - at >= min_opaque
-        {
-            let run = &bytes[at..opaque_end];
-            if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
-                spans.push(at..opaque_end);
-            }
-        }
-        // A JWT: `eyJ` (`{"`) and two more dot-separated segments, glued to a word or not.
-        if let Some(jwt) = token.windows(3).position(|w| w == b"eyJ") {
-            let start = at + jwt;
-            if let Some(jwt_end) = jwt_run.fresh_end(start, || run_end(bytes, start, |b| is_key_byte(b) || b == b'.'))
-                && bytes[start..jwt_end].iter().filter(|b| **b == b'.').count() >= 2
-            {
-                spans.push(start..jwt_end);
-            }
-        }
-        // User info after `//`: `https://user:password@host`, and the same smuggled into a path
-        // (`https:oa//user:password@host` is the host `oa` to WHATWG). The run stops at `/`,
-        // so no two of these overlap.
-        if at >= 2 && &bytes[at - 2..at] == b"//" {
-            let info_end = run_end(bytes, at, |b| !b"/?#@".contains(&b) && !b.is_ascii_whitespace());
-            if bytes.get(info_end) == Some(&b'@') {
-                spans.push(at..info_end);
-            }
-        }
-        // A scheme or a secret name is followed by a separator; most tokens are not. In an
-        // identifier only the unmistakable forms count (`Bearer …`, `api_key=…`), so that
-        // `openai:api-key:work` stays a name.
-        let next = (end < bytes.len()).then(|| decoded_at(bytes, end).0);
-        let separated =
-            next.is_some_and(|next| if free_text { b" \t:=\"'".contains(&next) } else { b" =".contains(&next) });
-        if separated {
-            // The credential after an auth scheme: `Bearer eyJ…`, `Basic dXNlcjpw…`.
-            let scheme_separator: &[u8] = if free_text { b" \t:=" } else { b" " };
-            if REDACT.auth_schemes.iter().any(|s| token.eq_ignore_ascii_case(s.as_bytes()))
-                && next.is_some_and(|next| scheme_separator.contains(&next))
-            {
-                let start = run_end_decoded(bytes, end, |b| scheme_separator.contains(&b));
-                let value_end = auth_run.end(start, || {
-                    run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b))
-                });
-                if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
-                    spans.push(start..value_end);
-                }
-            }
-            // The value of a secret-named header, JSON key or query parameter.
-            if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes()))
-                && let Some(value) = named_value(bytes, end, name, &mut value_run, &mut line_run)
-                && (free_text || (next == Some(b'=') && value.len() >= 8))
-            {
-                spans.push(value);
-            }
-        }
+        scan.key_prefix(at, end);
+        scan.opaque_token(at);
+        scan.alphanumeric_words(at, end);
+        scan.jwt(at, end);
+        scan.user_info(at);
+        scan.after_name(at, end);
         at = end;
     }
-    // Spans were pushed in order of their starts (a token's own spans start at or after it,
-    // its value's after it, and the next token after both), so one pass merges them.
+    merged(scan.spans)
+}
+
+/// Spans pushed in order of their starts (a token's own spans start at or after it, its
+/// value's after it, and the next token after both), merged in one pass.
+fn merged(spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
     let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
     for span in spans {
         debug_assert!(merged.last().is_none_or(|last| last.start <= span.start));
@@ -263,6 +218,159 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
         }
     }
     merged
+}
+
+/// One pass of [`secret_spans`]: the text, the spans found so far, and the last run of each
+/// kind (see [`Run`]). Each method is one rule of `redact.toml`, applied to the token at `at`.
+struct Scan<'t> {
+    bytes: &'t [u8],
+    free_text: bool,
+    spans: Vec<Range<usize>>,
+    key_run: Run,
+    opaque_run: Run,
+    jwt_run: Run,
+    escaped_run: Run,
+    auth_run: Run,
+    value_run: Run,
+    line_run: Run,
+}
+
+impl Scan<'_> {
+    /// An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key). A token
+    /// inside a run already judged adds nothing: the run's first prefixed token either covered
+    /// it, or the run was too short for it as well.
+    fn key_prefix(&mut self, at: usize, end: usize) {
+        let bytes = self.bytes;
+        let token = &bytes[at..end];
+        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes()))
+            && let Some(key_end) =
+                self.key_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.'))
+            && key_end >= at + prefix.len() + 4
+        {
+            self.spans.push(at..key_end);
+        }
+    }
+
+    /// A long opaque token mixing letters and digits (base64 adds `+` and `=`). A suffix of a
+    /// run already judged is shorter, and lacks whatever the run lacked.
+    fn opaque_token(&mut self, at: usize) {
+        let bytes = self.bytes;
+        if let Some(opaque_end) =
+            self.opaque_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'+' || b == b'='))
+            && opaque_end - at >= REDACT.min_opaque_token as usize
+        {
+            let run = &bytes[at..opaque_end];
+            if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
+                self.spans.push(at..opaque_end);
+            }
+        }
+    }
+
+    /// A bare key: a word of the token (between `-` and `_`) of 32 or more letters and digits,
+    /// mixing both. The words of a token are disjoint, so this is linear.
+    fn alphanumeric_words(&mut self, at: usize, end: usize) {
+        let min = REDACT.min_alphanumeric_token as usize;
+        if end - at < min {
+            return;
+        }
+        let mut word = at;
+        while word < end {
+            let word_end = run_end(self.bytes, word, |b| b.is_ascii_alphanumeric()).min(end);
+            let run = &self.bytes[word..word_end];
+            if run.len() >= min && run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
+                self.spans.push(word..word_end);
+            }
+            word = word_end + 1;
+        }
+    }
+
+    /// A key written with percent-escapes (`%73k-proj-…` for `sk-proj-…`): the token that starts
+    /// with the escape at `at`, decoded, is judged by its prefix. Within one run of token
+    /// characters only its start begins a token, so a run is decoded once.
+    fn escaped_key(&mut self, at: usize) {
+        let bytes = self.bytes;
+        let escaped = |b: u8| is_key_byte(b) || b == b'*' || b == b'.';
+        let Some(end) = self.escaped_run.fresh_end(at, || run_end_decoded(bytes, at, escaped)) else { return };
+        let mut decoded = Vec::with_capacity(32);
+        let mut i = at;
+        while i < end && decoded.len() < 32 {
+            let (byte, width) = decoded_at(bytes, i);
+            decoded.push(byte);
+            i += width;
+        }
+        let characters = {
+            let (mut count, mut i) = (0, at);
+            while i < end {
+                i += decoded_at(bytes, i).1;
+                count += 1;
+            }
+            count
+        };
+        if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(&decoded, p.as_bytes()))
+            && characters >= prefix.len() + 4
+        {
+            self.spans.push(at..end);
+        }
+    }
+
+    /// A JWT: `eyJ` (`{"`) and two more dot-separated segments, glued to a word or not.
+    fn jwt(&mut self, at: usize, end: usize) {
+        let bytes = self.bytes;
+        let Some(jwt) = bytes[at..end].windows(3).position(|w| w == b"eyJ") else { return };
+        let start = at + jwt;
+        if let Some(jwt_end) = self.jwt_run.fresh_end(start, || run_end(bytes, start, |b| is_key_byte(b) || b == b'.'))
+            && bytes[start..jwt_end].iter().filter(|b| **b == b'.').count() >= 2
+        {
+            self.spans.push(start..jwt_end);
+        }
+    }
+
+    /// User info after `//`: `https://user:password@host`, and the same smuggled into a path
+    /// (`https:oa//user:password@host` is the host `oa` to WHATWG). The run stops at `/`, so no
+    /// two of these overlap.
+    fn user_info(&mut self, at: usize) {
+        let bytes = self.bytes;
+        if at >= 2 && &bytes[at - 2..at] == b"//" {
+            let info_end = run_end(bytes, at, |b| !b"/?#@".contains(&b) && !b.is_ascii_whitespace());
+            if bytes.get(info_end) == Some(&b'@') {
+                self.spans.push(at..info_end);
+            }
+        }
+    }
+
+    /// The credential after an auth scheme (`Bearer eyJ…`), and the value after a secret name
+    /// (a header, JSON key or query parameter). A scheme or a name is followed by a separator;
+    /// most tokens are not. In an identifier only the unmistakable forms count (`Bearer …`,
+    /// `api_key=…`), so that `openai:api-key:work` stays a name.
+    fn after_name(&mut self, at: usize, end: usize) {
+        let bytes = self.bytes;
+        let token = &bytes[at..end];
+        let free_text = self.free_text;
+        let next = (end < bytes.len()).then(|| decoded_at(bytes, end).0);
+        let separated =
+            next.is_some_and(|next| if free_text { b" \t:=\"'".contains(&next) } else { b" =".contains(&next) });
+        if !separated {
+            return;
+        }
+        let scheme_separator: &[u8] = if free_text { b" \t:=" } else { b" " };
+        if REDACT.auth_schemes.iter().any(|s| token.eq_ignore_ascii_case(s.as_bytes()))
+            && next.is_some_and(|next| scheme_separator.contains(&next))
+        {
+            let start = run_end_decoded(bytes, end, |b| scheme_separator.contains(&b));
+            let value_end = self
+                .auth_run
+                .end(start, || run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b)));
+            if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
+                self.spans.push(start..value_end);
+            }
+        }
+        if let Some(name) = REDACT.secret_names.iter().find(|n| token.eq_ignore_ascii_case(n.as_bytes()))
+            && let Some(value) = named_value(bytes, end, name, &mut self.value_run, &mut self.line_run)
+            && (free_text || (next == Some(b'=') && value.len() >= 8))
+        {
+            self.spans.push(value);
+        }
+    }
 }
 
 /// The last run of one kind that was scanned: `start..end`, every byte of which the run's
@@ -436,6 +544,29 @@ mod tests {
     #[test]
     fn opaque_tokens() {
         hides("session 0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d", "0a1b2c3d4e5f");
+    }
+
+    #[test]
+    fn bare_keys_of_32_letters_and_digits() {
+        // An Azure OpenAI key (32 hex digits), and a 32-character alphanumeric key.
+        hides("api-key header was 0123456789abcdef0123456789ABCDEF, rejected", "0123456789abcdef");
+        hides("Access denied due to invalid subscription key 9f86d081884c7d659a2feaa0c55ad015", "9f86d081884c");
+        hides("key-A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6", "A1b2C3d4E5f6");
+        // Names with dates or versions are words between `-`: each is short.
+        for keep in
+            ["gpt-5-mini-2026-01-01-preview", "claude-3-5-sonnet-20241022", "abcdefghijklmnopqrstuvwxyzabcdefgh"]
+        {
+            assert_eq!(text(keep), keep);
+        }
+    }
+
+    #[test]
+    fn keys_written_with_percent_escapes() {
+        hides("https://proxy.example/v1?q=%73k-proj-4fJ9xQ2mZ7kL1pR8tW3v", "4fJ9xQ2mZ7kL1pR8tW3v");
+        hides("/v1/%73%6B-proj-abcdefghij/x", "abcdefghij");
+        assert!(has_secret_token("%73k-proj-4fJ9xQ2mZ7kL1pR8"));
+        // An escape that is no key stays: `%41BC` is not a prefix.
+        assert_eq!(text("https://x.example/%41BC/d"), "https://x.example/%41BC/d");
     }
 
     #[test]

@@ -72,15 +72,20 @@ impl Case {
 
     /// Checks an answer against `expect` and `never`.
     pub fn check(&self, answer: &Value) -> Result<(), String> {
-        matches(&self.expect, answer, "answer")?;
-        let text = answer.to_string();
-        for secret in &self.never {
-            if text.contains(secret.as_str()) {
-                return Err(format!("the answer contains `{secret}`, which must never appear"));
-            }
-        }
-        Ok(())
+        check(&self.expect, &self.never, answer)
     }
+}
+
+/// Checks an answer against a case's `expect` pattern and `never` list.
+pub fn check(expect: &Value, never: &[String], answer: &Value) -> Result<(), String> {
+    matches(expect, answer, "answer")?;
+    let text = answer.to_string();
+    for secret in never {
+        if text.contains(secret.as_str()) {
+            return Err(format!("the answer contains `{secret}`, which must never appear"));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a vector file.

@@ -147,6 +147,9 @@ fn not_json(what: &str, error: &serde_json::Error) -> String {
     if error.to_string().starts_with("recursion limit exceeded") {
         return format!("{what} nests deeper than {MAX_DEPTH} levels");
     }
+    if error.to_string().starts_with(decode::TOO_MANY_VALUES) {
+        return format!("{what} holds more than {} JSON values; no request needs that many", decode::MAX_VALUES);
+    }
     format!("{what} is not JSON: {error}")
 }
 
@@ -423,6 +426,9 @@ mod tests {
             let e = error_of(deep.as_bytes());
             assert!(e.contains("nests deeper than 127 levels"), "{}: {e}", &deep[..40]);
         }
+        // A line of many small values is refused before it is built (it would take a gigabyte).
+        let many = format!(r#"{{"op":"policy-info","id":[{}0]}}"#, "0,".repeat(crate::decode::MAX_VALUES));
+        assert!(error_of(many.as_bytes()).contains("holds more than 262144 JSON values"));
         let at_limit =
             |depth: usize| format!(r#"{{"op":"policy-info","id":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
         assert!(Line::parse(at_limit(MAX_DEPTH - 1).as_bytes()).is_ok(), "the line object and 126 arrays");

@@ -12,7 +12,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use route_policy_contract::invariants::{PLANTED, PLANTED_CORE, plant};
-use route_policy_guest::rules::{ERRORS, MODELS, REDACT, ROUTES, URLS};
+use route_policy_contract::redact::REDACT;
+use route_policy_guest::rules::{ERRORS, MODELS, ROUTES, URLS};
 use route_policy_contract::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FailureReason, FallbackRequest, Plan, ProviderConfig,
     ProviderFailure, Rejection,
@@ -307,4 +308,73 @@ pub fn stream(data: &[u8]) -> (Vec<u8>, Option<usize>) {
     let decoded = serde_json::from_slice::<serde_json::Value>(original).map(|v| v.to_string()).unwrap_or_default();
     let held = original.windows(PLANTED_CORE.len()).any(|w| w == PLANTED_CORE.as_bytes()) || decoded.contains(PLANTED_CORE);
     (out, (!held).then_some(line))
+}
+
+/// An answer a hostile policy could give to a `resolve-endpoint` request: a credential of the
+/// request sent to a URL built from the pieces that once got past the guard (user info,
+/// backslashes, CR/LF, ports, trailing dots, case, escapes, hosts named for other providers),
+/// or to arbitrary text.
+pub fn hostile_endpoint(data: &[u8]) -> (EndpointRequest, route_policy_contract::types::Endpoint) {
+    use route_policy_contract::types::{AuthHeader, BaseUrlClass, Endpoint, Transport};
+    let mut u = Unstructured::new(data);
+    let u = &mut u;
+    let hosts = [
+        "chatgpt.com", "api.openai.com", "res.openai.azure.com", "x.services.ai.azure.com", "api.anthropic.com",
+        "openrouter.ai", "evil.example", "proxy.example.com", "127.0.0.1", "[::1]", "localhost", "CHATGPT.COM",
+        "chatgpt.com.", "chatgpt.com..", "chatgpt.com.evil.example", "xn--chtgpt-8nf.com",
+    ];
+    let request = EndpointRequest {
+        model: "gpt-5.5".to_owned(),
+        capability: Capability::Chat,
+        providers: (0..count(u, 3))
+            .map(|_| ProviderConfig {
+                id: pick(u, &["openai", "openai-codex", "azure-openai", "openrouter", "anthropic", "OpenAI"]).to_owned(),
+                base_url: Some(format!(
+                    "{}{}{}{}",
+                    pick(u, &["https://", "http://", "https://u:p@"]),
+                    pick(u, &hosts),
+                    pick(u, &["", ":8443", ":443", ":4000"]),
+                    pick(u, &["", "/v1", "/backend-api/codex", "/api/v1"])
+                )),
+                api: None,
+                deployment: None,
+            })
+            .collect(),
+        credentials: (0..=count(u, 3)).map(|n| credential(u, n)).collect(),
+        env_base_url: chance(u).then(|| format!("https://{}/v1", pick(u, &hosts))),
+    };
+    let credential = pick(u, &(0..request.credentials.len()).collect::<Vec<_>>());
+    let url = if u.ratio(1u8, 10u8).unwrap_or(false) {
+        any_string(u)
+    } else {
+        format!(
+            "{}{}{}{}{}{}{}",
+            pick(u, &["https://", "http://", "HTTPS://", "https:", "https:/", "https:\\\\"]),
+            pick(u, &["", "", "", "u:p@", "chatgpt.com@", "chatgpt.com\\@", "%40"]),
+            pick(u, &hosts),
+            pick(u, &["", "", ":443", ":8443", ":80", ":"]),
+            pick(u, &["/backend-api/codex", "/v1", "/openai/v1", "", "/%2e%2e", "/./", "//", "\\@evil.example"]),
+            pick(u, &["/responses", "/responses", "/chat/completions", "?x=1", "#f"]),
+            pick(u, &["", "", "", "\r\nX-Injected: 1", " ", "\t", "\u{0}"]),
+        )
+    };
+    let cut = pick(u, &[0usize, 1, 2, 3]);
+    let base = match url.rsplit_once('/') {
+        Some((base, _)) if cut > 0 => base.to_owned(),
+        _ => url.clone(),
+    };
+    let endpoint = Endpoint {
+        transport: pick(u, Transport::ALL),
+        base_url: base,
+        request_url: url,
+        base_url_class: pick(u, &[BaseUrlClass::Custom, BaseUrlClass::Chatgpt, BaseUrlClass::Platform]),
+        credential: request.credentials[credential].profile_id.clone(),
+        auth_header: pick(u, &[AuthHeader::Bearer, AuthHeader::ApiKey]),
+        upstream_model: "gpt-5.5".to_owned(),
+        tool: None,
+        tool_model: None,
+        notes: vec![],
+        rules: vec![],
+    };
+    (request, endpoint)
 }

@@ -52,7 +52,7 @@ impl DecisionLog {
 /// The largest input whose digest the log records, in bytes of its JSON. The digest is taken
 /// over the redacted input (a digest of a secret would let anyone confirm a guess of it), and
 /// redaction costs time in proportion to its input, outside any deadline; an input past this
-/// was refused for its size anyway (the engine's default [`crate::Limits::input`]), and is
+/// was refused for its size anyway (the engine's default `Limits::input`), and is
 /// logged by its length alone.
 pub const MAX_DIGESTED_INPUT: usize = 1 << 20;
 

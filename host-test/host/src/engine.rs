@@ -6,6 +6,7 @@
 
 use crate::cache::Cache;
 use crate::error::EngineError;
+use crate::limits::Limits;
 use crate::store::StoreState;
 use route_policy_contract::guard::Guard;
 use std::path::PathBuf;
@@ -14,43 +15,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
-
-/// The bounds of every policy call.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Wall-clock time one call may take. A decision takes microseconds; a policy still running
-    /// after this is overdue, and is stopped once it has also used a fifth of this in CPU time
-    /// (wall-clock time off Unix). A loop burns that grace in a fifth of the deadline; a call
-    /// that was only waiting for a core on a busy machine finishes well within it.
-    pub deadline: Duration,
-    /// The epoch tick: how often the ticker thread advances the engine's epoch, and so how
-    /// often an overdue call's CPU time is checked.
-    pub tick: Duration,
-    /// Linear memory one instance may use, in bytes. The policy needs about 1 MiB; more than
-    /// the cap is a memory bomb, and the instance traps instead of taking the host's memory.
-    pub memory: usize,
-    /// WebAssembly stack one instance may use, in bytes.
-    pub stack: usize,
-    /// Instances that may be alive at once (the pool's size). Calls past it fail fast with a
-    /// host error instead of queueing.
-    pub instances: u32,
-    /// The largest request handed to the sandbox, in bytes. A `classify-error` body beyond it
-    /// is cut (the policy reads a 16 KiB prefix anyway); other requests beyond it are refused.
-    pub input: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            deadline: Duration::from_millis(50),
-            tick: Duration::from_millis(1),
-            memory: 16 << 20,
-            stack: 1 << 20,
-            instances: 64,
-            input: route_policy_contract::bounds::DEFAULT_MAX_INPUT,
-        }
-    }
-}
 
 /// Builds an [`Engine`].
 ///
@@ -145,13 +109,11 @@ impl EngineBuilder {
             None => (None, None),
         };
         start_ticker(&engine, limits.tick);
-        let deadline_ticks = limits.deadline.as_nanos().div_ceil(limits.tick.as_nanos()).max(1) as u64;
         Ok(Engine {
             inner: Arc::new(Inner {
                 engine,
                 linker,
                 limits,
-                deadline_ticks,
                 guard,
                 cache,
                 cache_refusal,
@@ -171,7 +133,6 @@ struct Inner {
     engine: wasmtime::Engine,
     linker: Linker<StoreState>,
     limits: Limits,
-    deadline_ticks: u64,
     guard: Guard,
     cache: Option<Cache>,
     /// Why the cache directory was refused, if it was.
@@ -216,10 +177,6 @@ impl Engine {
 
     pub(crate) fn linker(&self) -> &Linker<StoreState> {
         &self.inner.linker
-    }
-
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        self.inner.deadline_ticks
     }
 
     /// Compiles a component, or loads it from the cache when the cache holds code it wrote for

@@ -64,11 +64,12 @@ pub struct LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "policy {}", self.source)?;
+        // The source is a path and the reason may quote the policy: both printed escaped.
+        write!(f, "policy {}", crate::identity::printable(&self.source))?;
         if let Some(sha) = &self.sha256 {
             write!(f, " (sha256 {})", &sha[..12.min(sha.len())])?;
         }
-        write!(f, " refused at {}: {}", self.step.as_str(), self.reason)
+        write!(f, " refused at {}: {}", self.step.as_str(), crate::identity::escaped(&self.reason))
     }
 }
 
@@ -156,7 +157,7 @@ impl fmt::Display for Error {
             }
             Error::Trap { policy, message } => write!(f, "policy {policy} trapped: {message}"),
             Error::Guard { policy, violation } => {
-                write!(f, "policy {policy} answered unsafely and was refused: {violation}")
+                f.write_str(&route_policy_contract::guard::refusal(&policy.to_string(), violation))
             }
             Error::Host { policy, message } => write!(f, "policy {policy} could not run: {message}"),
         }

@@ -1,6 +1,7 @@
 //! Which policy answered: where it came from, its bytes' sha256, and what it says of itself.
 //! Errors, log lines and tagged answers all name a policy this way.
 
+pub(crate) use route_policy_contract::printable::{self, escaped, printable};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -20,8 +21,11 @@ pub struct PolicyId {
 }
 
 impl fmt::Display for PolicyId {
+    /// `REVISION (sha256 FIRST12, SOURCE)`, as every host names a policy
+    /// ([`printable::policy_name`]): the revision is the policy's own words, shown escaped, so
+    /// a hostile one cannot forge a log line or send terminal escapes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (sha256 {}, {})", self.revision, &self.sha256[..12.min(self.sha256.len())], self.source)
+        f.write_str(&printable::policy_name(&self.revision, &self.sha256, &self.source))
     }
 }
 
@@ -39,4 +43,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_revision_cannot_forge_a_line_or_an_escape() {
+        let id = PolicyId {
+            source: "p.wasm".into(),
+            sha256: "ab".repeat(32),
+            revision: "1\nactivated 9999 (sha256 000000000000, trusted.wasm)\u{1b}[2J\u{202e}".into(),
+            contract: "0.1.0".into(),
+            rules_digest: String::new(),
+        };
+        let shown = id.to_string();
+        assert!(!shown.contains('\n') && !shown.contains('\u{1b}') && !shown.contains('\u{202e}'), "{shown:?}");
+        assert!(shown.contains("\\u{a}activated"), "{shown}");
+        assert!(printable(&"x".repeat(500)).chars().count() <= printable::PRINTABLE_CHARS + 1);
+    }
 }

@@ -20,7 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules mirror the host's jobs: `engine` (wasmtime, limits, the epoch ticker), `imports`
+//! Modules mirror the host's jobs: `engine` (wasmtime, the epoch ticker), `limits`, `imports`
 //! (what a policy may import), `store` (each call's store, memory cap and deadline),
 //! `cpu_clock`, `cache` (compiled code), `policy` (loading and calling), `router` (the
 //! questions), `identity` (which policy answered), `trust` (pins and signatures), `canary`,
@@ -37,6 +37,7 @@ mod engine;
 mod error;
 mod identity;
 mod imports;
+mod limits;
 mod policy;
 mod policy_host;
 mod router;
@@ -46,10 +47,11 @@ mod trust;
 pub use canary::Canary;
 pub use cpu_clock::thread_cpu_time;
 pub use decision_log::{DecisionLog, MAX_DIGESTED_INPUT};
-pub use engine::{Engine, EngineBuilder, Limits};
+pub use engine::{Engine, EngineBuilder};
 pub use error::{CanaryError, EngineError, Error, FileError, LoadError, Step, TrustError};
 pub use identity::{PolicyId, sha256_hex};
 pub use imports::ALLOWED_IMPORTS;
+pub use limits::Limits;
 pub use policy::{BUILTIN, BUILTIN_SOURCE, Inspection, Policy, Session, inspect};
 pub use policy_host::{PolicyHost, ReloadOptions, Tagged, Watcher, revision_order};
 pub use router::{Native, Router};
@@ -63,6 +65,10 @@ pub use route_policy_contract::types;
 pub use route_policy_contract::vectors;
 /// The JSON Lines envelope (`route-policy eval`).
 pub use route_policy_contract::wire;
+
+/// The toolkit component built from `host-test/toolkit/` with this host: the contract's host
+/// half for hosts in other languages (the Node host loads it).
+pub const TOOLKIT: &[u8] = include_bytes!(env!("ROUTE_POLICY_TOOLKIT_WASM"));
 
 /// Where this build put the components it built, for tests that build more beside them.
 #[doc(hidden)]

@@ -98,7 +98,10 @@ impl Policy {
         if !compatible(&info.contract, host) {
             return Err(refuse(
                 Step::Contract,
-                format!("it implements contract {}, this host speaks {host}", info.contract),
+                format!(
+                    "it implements contract {}, this host speaks {host}",
+                    crate::identity::printable(&info.contract)
+                ),
             ));
         }
         let id = Arc::make_mut(&mut policy.id);
@@ -131,22 +134,22 @@ impl Policy {
     /// Creates one pooled instance in a fresh store, and drops it: the fixed cost of a fresh
     /// call, for measurements.
     pub fn instantiate_only(&self) -> Result<(), Error> {
-        let mut store = store::store(&self.engine);
+        let mut store = store::store(self.engine.wasmtime(), self.engine.limits());
         self.instantiate(&mut store).map(drop)
     }
 
     /// Runs `f` on a fresh instance in a fresh store.
     fn fresh<R>(&self, f: impl FnOnce(&mut Store<StoreState>, &wit::Guest) -> wasmtime::Result<R>) -> Result<R, Error> {
-        let mut store = store::store(&self.engine);
+        let mut store = store::store(self.engine.wasmtime(), self.engine.limits());
         let instance = self.instantiate(&mut store)?;
         f(&mut store, instance.agent_route_policy_router())
-            .map_err(|e| store::call_error(e, &store, &self.id, &self.engine))
+            .map_err(|e| store::call_error(e, &store, &self.id, self.engine.limits()))
     }
 
     fn instantiate(&self, store: &mut Store<StoreState>) -> Result<crate::bindings::RoutePolicy, Error> {
         self.pre.instantiate(&mut *store).map_err(|e| {
             if e.downcast_ref::<wasmtime::Trap>().is_some() {
-                store::call_error(e, store, &self.id, &self.engine)
+                store::call_error(e, store, &self.id, self.engine.limits())
             } else {
                 Error::Host { policy: self.id.clone(), message: format!("instantiation failed: {e:#}") }
             }
@@ -242,11 +245,11 @@ impl Session<'_> {
         let mut slot = self.warm.borrow_mut();
         let (store, instance) = match slot.take() {
             Some(mut warm) => {
-                store::rearm(&mut warm.0, &policy.engine);
+                store::rearm(&mut warm.0, policy.engine.limits());
                 warm
             }
             None => {
-                let mut store = store::store(&policy.engine);
+                let mut store = store::store(policy.engine.wasmtime(), policy.engine.limits());
                 let instance = policy.instantiate(&mut store)?;
                 (store, instance)
             }
@@ -257,7 +260,7 @@ impl Session<'_> {
                 *slot = Some((store, instance));
                 Ok(value)
             }
-            Err(e) => Err(store::call_error(e, &store, &policy.id, &policy.engine)),
+            Err(e) => Err(store::call_error(e, &store, &policy.id, policy.engine.limits())),
         }
     }
 }

@@ -106,8 +106,8 @@ impl PolicyHost {
                 step: Step::Rollback,
                 reason: format!(
                     "its revision {} is not newer than the serving {}; a rollback must be allowed explicitly",
-                    candidate.id().revision.escape_debug(),
-                    serving.id().revision.escape_debug()
+                    crate::identity::printable(&candidate.id().revision),
+                    crate::identity::printable(&serving.id().revision)
                 ),
             });
         }

@@ -9,6 +9,7 @@
 use crate::cpu_clock::thread_cpu_time;
 use crate::error::Error;
 use crate::identity::PolicyId;
+use crate::limits::Limits;
 use route_policy_contract::redact;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +38,7 @@ impl WasiCliView for StoreState {
 }
 
 /// A fresh store for one call: no capabilities, the memory cap, and the deadline armed.
-pub(crate) fn store(engine: &crate::Engine) -> Store<StoreState> {
-    let limits = engine.limits();
+pub(crate) fn store(engine: &wasmtime::Engine, limits: &Limits) -> Store<StoreState> {
     let stderr = MemoryOutputPipe::new(STDERR_BYTES);
     // Only the cli part of a WASI context is kept: its defaults grant nothing (no environment,
     // no arguments, a closed stdin, a sink for stdout); stderr goes to the bounded pipe.
@@ -54,14 +54,14 @@ pub(crate) fn store(engine: &crate::Engine) -> Store<StoreState> {
         stderr,
         overdue_at: None,
     };
-    let mut store = Store::new(engine.wasmtime(), state);
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     // Past its deadline (epoch ticks, wall-clock time), a call is overdue, and from then on the
     // thread's CPU clock is read at every tick: once the call has used the grace in CPU time,
     // it is looping, and is stopped. A call that was only waiting for a core finishes well
     // within the grace. The clock is never read on the fast path: a call that ends before its
     // deadline costs nothing more.
-    let grace = overdue_grace(limits);
+    let grace = limits.overdue_grace();
     store.epoch_deadline_callback(move |mut store| {
         let now = thread_cpu_time();
         let since = *store.data_mut().overdue_at.get_or_insert(now);
@@ -70,20 +70,14 @@ pub(crate) fn store(engine: &crate::Engine) -> Store<StoreState> {
         }
         Ok(UpdateDeadline::Continue(1))
     });
-    rearm(&mut store, engine);
+    rearm(&mut store, limits);
     store
 }
 
 /// Arms the deadline for the next call on `store` (each call of a warm session re-arms it).
-pub(crate) fn rearm(store: &mut Store<StoreState>, engine: &crate::Engine) {
+pub(crate) fn rearm(store: &mut Store<StoreState>, limits: &Limits) {
     store.data_mut().overdue_at = None;
-    store.set_epoch_deadline(engine.deadline_ticks());
-}
-
-/// The CPU time an overdue call may still use before it is stopped: a fifth of the deadline,
-/// and at least a tick.
-fn overdue_grace(limits: &crate::Limits) -> Duration {
-    (limits.deadline / 5).max(limits.tick)
+    store.set_epoch_deadline(limits.deadline_ticks());
 }
 
 /// Turns a wasmtime failure of a call into the typed error the host reports.
@@ -91,14 +85,14 @@ pub(crate) fn call_error(
     error: wasmtime::Error,
     store: &Store<StoreState>,
     policy: &Arc<PolicyId>,
-    engine: &crate::Engine,
+    limits: &Limits,
 ) -> Error {
     let policy = policy.clone();
     if store.data().limiter.denied {
         return Error::Memory { policy, limit: store.data().limiter.cap };
     }
     match error.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => Error::Deadline { policy, limit: engine.limits().deadline },
+        Some(wasmtime::Trap::Interrupt) => Error::Deadline { policy, limit: limits.deadline },
         Some(trap) => {
             let printed = String::from_utf8_lossy(&store.data().stderr.contents()).trim().to_owned();
             let message = if printed.is_empty() { trap.to_string() } else { format!("{trap}; it printed: {printed}") };

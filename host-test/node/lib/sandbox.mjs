@@ -1,6 +1,6 @@
-//! The sandbox a policy runs in under Node: preview2-shim's `WASIShim` with no preopens, no
-//! environment, no arguments and no network, and the few interfaces a policy may import
-//! replaced where the shim would reach the host.
+//! The sandbox a policy (and the toolkit, `lib/toolkit.mjs`) runs in under Node:
+//! preview2-shim's `WASIShim` with no preopens, no environment, no arguments and no network,
+//! and the few interfaces a policy may import replaced where the shim would reach the host.
 //!
 //! The shim's `wasi:cli` streams read file descriptor 0 and write 1 and 2 directly, and its
 //! `initial-cwd` is the host's working directory. In a host that speaks JSON Lines on stdio

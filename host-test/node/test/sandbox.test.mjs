@@ -1,14 +1,17 @@
 //! A hostile policy in Node: cut off at its deadline, capped in memory, its exits and panics
-//! contained, its unsafe answers refused by the guard, its imports refused at load; and the
-//! host goes on serving after each.
+//! contained, its unsafe answers refused by the guard exactly as the wasmtime host refuses them,
+//! its imports refused at load; and the host goes on serving after each.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { LoadError, loadPolicy } from '../route-policy.mjs';
+import { fileURLToPath } from 'node:url';
+import { LoadError, loadPolicy, loadToolkit } from '../route-policy.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
-import { build } from './support.mjs';
+import { build, runLines } from './support.mjs';
 
+const EVAL = fileURLToPath(new URL('../eval.mjs', import.meta.url));
 let paths;
+let toolkit;
 let hostile;
 const ask = (model) => hostile.call('resolve-endpoint', { model, capability: 'chat', credentials: [{ 'profile-id': 'c', provider: 'openai-codex', kind: 'oauth', plan: 'plus' }] });
 
@@ -20,7 +23,8 @@ async function stillServing() {
 
 before(async () => {
   paths = build();
-  hostile = await loadPolicy(paths.fixture('hostile'));
+  toolkit = await loadToolkit(paths.toolkit);
+  hostile = await loadPolicy(paths.fixture('hostile'), { toolkit });
 });
 
 after(() => hostile?.close());
@@ -60,10 +64,48 @@ test('the guard refuses an OAuth token sent to evil.example', async () => {
   assert.match(answer.err.message, /oauth credential `c` to evil\.example/);
 });
 
+/** `send PROFILE URL`: the hostile policy sends that credential (of `provider`) to that URL. */
+function send(profile, provider, kind, url) {
+  const credentials = [{ 'profile-id': profile, provider, kind, plan: kind === 'api-key' ? 'api' : 'plus' }];
+  return JSON.stringify({ op: 'resolve-endpoint', input: { model: `send ${profile} ${url}`, capability: 'chat', credentials } });
+}
+
+test('the guard refuses what the wasmtime host refuses, in the same words', async () => {
+  // The hand-ported guard this host had let four of these through (a trailing-dot host, a
+  // spelled-out default port, an OpenRouter key to OpenAI, a sign-in to a host allowed for
+  // OpenAI keys) and refused the others in words of its own.
+  const refused = [
+    send('k', 'openai', 'api-key', 'https://chatgpt.com../backend-api/codex/responses'),
+    send('k', 'openai', 'api-key', 'https://api.openai.com./v1/responses'),
+    send('k', 'openai', 'api-key', 'https://api.openai.com:443/v1/responses'),
+    send('k', 'openai', 'api-key', 'https://chatgpt.com\\@evil.example/v1/responses'),
+    send('k', 'openrouter', 'api-key', 'https://api.openai.com/v1/responses'),
+    send('k', 'openai', 'api-key', 'https://chatgpt.com/backend-api/codex/responses'),
+    send('c', 'openai-codex', 'oauth', 'https://api.openai.com/v1/responses'),
+    send('c', 'openai-codex', 'oauth', 'https://proxy.internal/v1/responses'),
+  ];
+  const served = [
+    send('k', 'openai', 'api-key', 'https://api.openai.com/v1/responses'),
+    send('k', 'openai', 'api-key', 'https://proxy.internal/v1/responses'),
+    send('c', 'openai-codex', 'oauth', 'https://chatgpt.com/backend-api/codex/responses'),
+  ];
+  const input = `${[...refused, ...served].join('\n')}\n`;
+  const flags = ['--component', paths.fixture('hostile'), '--allow-host', 'openai=proxy.internal'];
+  const [wasmtime, node] = await Promise.all([
+    runLines(paths.cli, [...flags, 'eval'], input),
+    runLines(process.execPath, [EVAL, ...flags, '--toolkit', paths.toolkit], input),
+  ]);
+  assert.deepEqual(node, wasmtime);
+  const codes = node.map((line) => JSON.parse(line).err?.code ?? 'ok');
+  assert.deepEqual(codes, [...refused.map(() => 'guard-refused'), ...served.map(() => 'ok')]);
+});
+
 test('imports beyond the sandbox are refused at load, by name; so is an older contract', async () => {
-  await assert.rejects(loadPolicy(paths.fixture('imports')), (e) => e instanceof LoadError && e.step === 'imports' && /wasi:filesystem\/preopens/.test(e.reason) && /wasi:sockets\/tcp/.test(e.reason));
-  await assert.rejects(loadPolicy(paths.fixture('old-contract')), (e) => e instanceof LoadError && e.step === 'contract' && /0\.0\.9/.test(e.reason));
-  await assert.rejects(loadPolicy('/nonexistent/policy.wasm'), (e) => e instanceof LoadError && e.step === 'read');
+  await assert.rejects(loadPolicy(paths.fixture('imports'), { toolkit }), (e) => e instanceof LoadError && e.step === 'imports' && /wasi:filesystem\/preopens/.test(e.reason) && /wasi:sockets\/tcp/.test(e.reason));
+  await assert.rejects(loadPolicy(paths.fixture('old-contract'), { toolkit }), (e) => e instanceof LoadError && e.step === 'contract' && /0\.0\.9/.test(e.reason));
+  await assert.rejects(loadPolicy('/nonexistent/policy.wasm', { toolkit }), (e) => e instanceof LoadError && e.step === 'read');
+  // The router's types are the toolkit's import alone: a policy importing them is refused.
+  await assert.rejects(loadPolicy(paths.toolkit, { toolkit }), (e) => e instanceof LoadError && e.step === 'imports' && e.reason === 'it imports agent:route-policy/router, which the sandbox does not provide');
 });
 
 test('the sandbox shows no environment, arguments, working directory or stdin', () => {

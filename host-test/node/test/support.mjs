@@ -1,11 +1,10 @@
 //! What the Node tests share: the cargo build they compare against, the fixtures, and the
-//! conformance vectors with their matcher (a port of `guest/src/vectors.rs`).
+//! conformance vectors, matched by the toolkit (`vectors::check`, as every Rust host matches).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from '../lib/codec.mjs';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CARGO = process.env.CARGO ?? 'cargo';
@@ -20,8 +19,9 @@ function cargo(args) {
 let built = null;
 
 /**
- * Builds the wasmtime CLI (which builds the component) and the hostile fixtures, once.
- * @returns {{cli: string, component: string, fixture: (name: string) => string}}
+ * Builds the wasmtime CLI (which builds the component and the toolkit) and the hostile
+ * fixtures, once.
+ * @returns {{cli: string, component: string, toolkit: string, fixture: (name: string) => string}}
  */
 export function build() {
   if (built) return built;
@@ -36,6 +36,7 @@ export function build() {
   built = {
     cli: join(target, 'debug', `route-policy${exe}`),
     component: join(guestTarget, 'wasm32-wasip2', 'guest', 'route_policy_guest.wasm'),
+    toolkit: join(guestTarget, 'wasm32-wasip2', 'guest', 'route_policy_toolkit.wasm'),
     fixture: (name) => join(guestTarget, 'wasm32-wasip2', 'guest', `fixture_${name.replace(/-/g, '_')}.wasm`),
   };
   return built;
@@ -71,66 +72,12 @@ export function vectorFiles() {
   return found.sort().map((path) => [path.slice(root.length + 1), JSON.parse(readFileSync(path, 'utf8'))]);
 }
 
-/** Checks an answer against a case's `expect` and `never`; the mismatch, or null. */
-export function checkCase(testCase, answer) {
-  const mismatch = matches(testCase.expect, answer, 'answer');
-  if (mismatch) return mismatch;
-  const text = stringify(answer);
-  const leaked = (testCase.never ?? []).find((secret) => text.includes(secret));
-  return leaked ? `the answer contains \`${leaked}\`, which must never appear` : null;
-}
-
-function matches(expect, actual, path) {
-  if (expect && typeof expect === 'object' && !Array.isArray(expect)) {
-    const keys = Object.keys(expect);
-    if (keys.length === 1 && keys[0].startsWith('$')) {
-      const why = matcher(keys[0], expect[keys[0]], actual);
-      return why ? `${path}: ${why}` : null;
-    }
-    if (!actual || typeof actual !== 'object' || Array.isArray(actual)) return `${path}: expected an object, got ${stringify(actual)}`;
-    for (const key of keys) {
-      const want = expect[key];
-      const child = `${path}.${key}`;
-      const got = actual[key];
-      if ((got === undefined || got === null) && want === null) continue;
-      if (got === undefined && want && typeof want === 'object' && '$absent' in want) continue;
-      if (got === undefined) return `${child}: missing, expected ${stringify(want)}`;
-      const why = matches(want, got, child);
-      if (why) return why;
-    }
-    return null;
-  }
-  if (Array.isArray(expect)) {
-    if (!Array.isArray(actual)) return `${path}: expected an array, got ${stringify(actual)}`;
-    if (expect.length !== actual.length) return `${path}: expected ${expect.length} items, got ${actual.length}: ${stringify(actual)}`;
-    for (let at = 0; at < expect.length; at++) {
-      const why = matches(expect[at], actual[at], `${path}[${at}]`);
-      if (why) return why;
-    }
-    return null;
-  }
-  return expect === actual ? null : `${path}: expected ${stringify(expect)}, got ${stringify(actual)}`;
-}
-
-function matcher(name, arg, actual) {
-  const strings = typeof arg === 'string' ? [arg] : arg;
-  switch (name) {
-    case '$contains':
-      for (const needle of strings) {
-        const found = typeof actual === 'string' ? actual.includes(needle) : Array.isArray(actual) && actual.some((i) => typeof i === 'string' && i.includes(needle));
-        if (!found) return `expected something containing \`${needle}\`, got ${stringify(actual)}`;
-      }
-      return null;
-    case '$excludes':
-      for (const needle of strings) if (stringify(actual).includes(needle)) return `expected no \`${needle}\`, got ${stringify(actual)}`;
-      return null;
-    case '$prefix':
-      return typeof actual === 'string' && actual.startsWith(arg) ? null : `expected a string starting \`${arg}\`, got ${stringify(actual)}`;
-    case '$len':
-      return Array.isArray(actual) && actual.length === arg ? null : `expected ${arg} items, got ${stringify(actual)}`;
-    case '$absent':
-      return actual === null || actual === undefined ? null : `expected nothing, got ${stringify(actual)}`;
-    default:
-      return `unknown matcher \`${name}\``;
-  }
+/**
+ * Checks an answer (JSON text) against a case's `expect` and `never` with the toolkit; the
+ * mismatch, or null.
+ * @param {import('../lib/toolkit.mjs').Toolkit} toolkit
+ */
+export function checkCase(toolkit, testCase, answer) {
+  const checked = toolkit.checkCase(JSON.stringify(testCase.expect), testCase.never ?? [], answer);
+  return checked.err ?? null;
 }

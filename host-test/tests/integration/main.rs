@@ -7,6 +7,7 @@ mod cache;
 mod common;
 mod conformance;
 mod eval;
+mod layout;
 mod load;
 mod reload;
 mod sandbox;

@@ -170,3 +170,65 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
     assert!(seen.len() >= 2, "the swaps were not observed: {seen:?}");
     assert_eq!(swaps, 8);
 }
+
+/// A Kubernetes ConfigMap or Secret volume never touches the file's own name: the file is a
+/// link through `..data`, and an update swaps `..data` to a new timestamped directory in one
+/// rename. The watcher must see that, and activate the new bytes.
+#[cfg(unix)]
+#[test]
+fn a_configmap_style_data_link_swap_is_seen() {
+    use std::os::unix::fs::symlink;
+    use std::time::{Duration, Instant};
+    let dir = temp_dir("configmap");
+    let first = variant_of_builtin("configmap-first");
+    let second = variant_of_builtin("configmap-second");
+    std::fs::create_dir(dir.join("..2026_11_26_a")).unwrap();
+    std::fs::write(dir.join("..2026_11_26_a/policy.wasm"), &first).unwrap();
+    symlink("..2026_11_26_a", dir.join("..data")).unwrap();
+    symlink("..data/policy.wasm", dir.join("policy.wasm")).unwrap();
+    let path = dir.join("policy.wasm");
+    let host = Arc::new(PolicyHost::open(Engine::builder().build().unwrap(), &path, ReloadOptions::default()).unwrap());
+    assert_eq!(host.current().id().sha256, sha256_hex(&first));
+    let (reports, outcomes) = std::sync::mpsc::channel();
+    let _watcher = host
+        .watch(path.clone(), Duration::from_millis(50), move |outcome| {
+            let _ = reports.send(outcome.map(|p| p.id().sha256.clone()).map_err(|e| e.to_string()));
+        })
+        .unwrap();
+
+    // The kubelet's update: a new directory, a new link, renamed over `..data`.
+    std::fs::create_dir(dir.join("..2026_11_26_b")).unwrap();
+    std::fs::write(dir.join("..2026_11_26_b/policy.wasm"), &second).unwrap();
+    symlink("..2026_11_26_b", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    std::fs::remove_dir_all(dir.join("..2026_11_26_a")).unwrap();
+
+    let started = Instant::now();
+    let activated = outcomes.recv_timeout(Duration::from_secs(30)).expect("the swap is seen within 30 s");
+    assert_eq!(activated, Ok(sha256_hex(&second)), "the new bytes serve");
+    assert_eq!(host.current().id().sha256, sha256_hex(&second));
+    eprintln!("the ..data swap was activated {:?} after it", started.elapsed());
+}
+
+/// A signed policy that is not newer than the serving one is a rollback: refused unless the
+/// operator allows it, whatever else it passes. (The hostile fixture's revision, `hostile-1`,
+/// cannot be ordered after the built-in's date; the canary is off so that only this step
+/// decides.)
+#[test]
+fn a_rollback_is_refused_unless_allowed() {
+    let dir = temp_dir("rollback");
+    let older = write(&dir, "older.wasm", &FIXTURES.hostile);
+    let options = |allow_rollback| ReloadOptions { trust: Trust::none(), canary: Canary::none(), allow_rollback };
+    let serving = write(&dir, "current.wasm", route_policy_host::BUILTIN);
+    let host = PolicyHost::open(Engine::builder().build().unwrap(), &serving, options(false)).unwrap();
+    let error = host.reload(&older).expect_err("a rollback is refused");
+    assert_eq!(error.step, Step::Rollback, "{error}");
+    assert!(error.to_string().contains("not newer than the serving"), "{error}");
+    assert_eq!(host.current().id().sha256, sha256_hex(route_policy_host::BUILTIN));
+    // The same revision again (a rebuild) is no rollback.
+    host.reload(&write(&dir, "rebuilt.wasm", &variant_of_builtin("rebuilt"))).unwrap();
+
+    let permissive = PolicyHost::open(Engine::builder().build().unwrap(), &serving, options(true)).unwrap();
+    let activated = permissive.reload(&older).expect("an allowed rollback activates");
+    assert_eq!(activated.id().revision, "hostile-1");
+}

@@ -222,6 +222,30 @@ fn the_guard_bounds_what_a_policy_echoes() {
     assert!(verdict.user_message.ends_with(" …"), "a cut is marked");
 }
 
+/// The hostile policy answers `retry` after 0 ms to everything. The host's floor holds: a
+/// client error is surfaced, not retried; the thousandth attempt moves on; any retry waits.
+#[test]
+fn the_host_floor_stops_a_retry_storm() {
+    use route_policy_host::guard::{MAX_ATTEMPTS, MIN_RETRY_DELAY_MS};
+    use route_policy_host::types::Action;
+    let ask = |status: u16, attempt: u32| {
+        HOSTILE.classify_error(&ProviderFailure { status: Some(status), attempt, ..Default::default() }).unwrap()
+    };
+    let client_error = ask(400, 1);
+    assert_eq!((client_error.action, client_error.rule.as_str()), (Action::Surface, "host.floor.no-retry-status"));
+    assert_eq!(client_error.retry_after_ms, None);
+    assert!(client_error.user_message.contains("never retries a 400"), "{}", client_error.user_message);
+    let storm = ask(503, 5000);
+    assert_eq!((storm.action, storm.rule.as_str()), (Action::NextCandidate, "host.floor.attempt-cap"));
+    let at_cap = ask(503, MAX_ATTEMPTS);
+    assert_eq!(at_cap.action, Action::NextCandidate);
+    let early = ask(503, 1);
+    assert_eq!((early.action, early.retry_after_ms), (Action::Retry, Some(MIN_RETRY_DELAY_MS)));
+    for status in [408, 409, 425, 429] {
+        assert_eq!(ask(status, 1).action, Action::Retry, "{status} may be retried");
+    }
+}
+
 #[test]
 fn the_guard_refuses_a_plan_that_loses_refs() {
     let error = HOSTILE
