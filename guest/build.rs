@@ -25,8 +25,9 @@ use std::sync::OnceLock;
 use std::{env, fs, path::Path};
 
 /// The rule files, in digest order. `rules-digest` is the sha256 of their concatenation:
-/// `cat policy.toml urls.toml routes.toml models.toml errors.toml redact.toml | sha256sum`.
-const RULE_FILES: [&str; 6] = ["policy.toml", "urls.toml", "routes.toml", "models.toml", "errors.toml", "redact.toml"];
+/// `cat policy.toml urls.toml routes.toml models.toml errors.toml redact.toml loop.toml | sha256sum`.
+const RULE_FILES: [&str; 7] =
+    ["policy.toml", "urls.toml", "routes.toml", "models.toml", "errors.toml", "redact.toml", "loop.toml"];
 
 /// The classifier's layers, in the order their rules must appear.
 const LAYERS: [&str; 7] = ["html", "structured", "status", "pattern", "status-fallback", "network", "fallback"];
@@ -91,6 +92,8 @@ vocabulary!(
     Action = "action",
     Transport = "transport",
     BaseUrlClass = "base-url-class",
+    TimeoutKind = "timeout-kind",
+    StreamFaultKind = "stream-fault-kind",
 );
 
 macro_rules! schema {
@@ -135,10 +138,12 @@ fn main() {
     let routes: RouteRules = parse(RULE_FILES[2], &texts[2]);
     let models: ModelRules = parse(RULE_FILES[3], &texts[3]);
     let errors: ErrorRules = parse(RULE_FILES[4], &texts[4]);
+    let looping: LoopRules = parse(RULE_FILES[6], &texts[6]);
 
     // 3. What serde cannot check.
     let mut problems = Vec::new();
-    let ids = check_ids(&urls, &routes, &models, &errors, &mut problems);
+    let ids = check_ids(&urls, &routes, &models, &errors, &looping, &mut problems);
+    check_loop(&looping, &mut problems);
     check_limits(&policy.limits, &mut problems);
     check_urls_and_routes(&urls, &routes, &mut problems);
     check_models(&models, &mut problems);
@@ -157,6 +162,7 @@ fn main() {
     out += &emit("ROUTES", "RouteRules", lit(rust_literal::to_rust(&routes)));
     out += &emit("MODELS", "ModelRules", lit(rust_literal::to_rust(&models)));
     out += &emit("ERRORS", "ErrorRules", lit(rust_literal::to_rust(&errors)));
+    out += &emit("LOOP", "LoopRules", lit(rust_literal::to_rust(&looping)));
     out += &format!("pub const RULES_DIGEST: &str = {digest:?};\n");
     out += &format!("pub static RULE_IDS: &[&str] = &{ids:?};\n");
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
@@ -177,6 +183,7 @@ fn check_ids(
     routes: &RouteRules,
     models: &ModelRules,
     errors: &ErrorRules,
+    looping: &LoopRules,
     problems: &mut Vec<String>,
 ) -> Vec<String> {
     let mut ids: Vec<&str> = Vec::new();
@@ -204,6 +211,10 @@ fn check_ids(
     ]);
     ids.extend(errors.rules.iter().map(|r| r.id.as_str()));
     ids.push(errors.fallback.id.as_str());
+    ids.extend([looping.budget.id.as_str(), looping.circuit.id.as_str(), looping.circuit.probe_id.as_str()]);
+    ids.extend(looping.timeouts.iter().map(|t| t.id.as_str()));
+    ids.extend(looping.outcomes.iter().map(|o| o.id.as_str()));
+    ids.push(looping.context.id.as_str());
 
     let mut seen = BTreeSet::new();
     for id in &ids {
@@ -217,6 +228,44 @@ fn check_ids(
         }
     }
     ids.into_iter().map(str::to_owned).collect()
+}
+
+/// The loop's rules: every capability has its timeouts once; every timeout kind and every
+/// stream fault but an error event (read by `errors.toml`) has its outcome rule once.
+fn check_loop(looping: &LoopRules, problems: &mut Vec<String>) {
+    for capability in &WIT_ENUMS.get().expect("WIT read")["capability"] {
+        let rows = looping.timeouts.iter().filter(|t| t.capabilities.iter().any(|c| &c.0 == capability)).count();
+        if rows != 1 {
+            problems
+                .push(format!("loop.toml: capability `{capability}` has {rows} timeout rows; it needs exactly one"));
+        }
+    }
+    for timeout in &WIT_ENUMS.get().expect("WIT read")["timeout-kind"] {
+        let rows = looping.outcomes.iter().filter(|o| o.timeout.as_ref().is_some_and(|t| &t.0 == timeout)).count();
+        if rows != 1 {
+            problems.push(format!("loop.toml: timeout `{timeout}` has {rows} outcome rules; it needs exactly one"));
+        }
+    }
+    for fault in ["truncated", "malformed-event"] {
+        let rows = looping.outcomes.iter().filter(|o| o.stream_fault.as_ref().is_some_and(|f| f.0 == fault)).count();
+        if rows != 1 {
+            problems.push(format!("loop.toml: stream fault `{fault}` has {rows} outcome rules; it needs exactly one"));
+        }
+    }
+    for outcome in &looping.outcomes {
+        if outcome.timeout.is_some() == outcome.stream_fault.is_some() {
+            problems.push(format!("loop.toml {}: names a timeout or a stream fault, not both", outcome.id));
+        }
+        if outcome.action.0 == "retry" {
+            problems.push(format!("loop.toml {}: a timed-out or broken route is not retried as is", outcome.id));
+        }
+    }
+    if looping.budget.max_attempts == 0 || looping.circuit.failures == 0 || looping.circuit.open_ms == 0 {
+        problems.push("loop.toml: the budget, the circuit's failures and its opening must be at least 1".to_owned());
+    }
+    if looping.jitter.percent > 100 {
+        problems.push("loop.toml: jitter is at most 100 percent".to_owned());
+    }
 }
 
 fn check_limits(limits: &Limits, problems: &mut Vec<String>) {

@@ -1,5 +1,5 @@
 //! Compiles what the contract crate needs from outside Rust, so that it has one source each:
-//! 1. from `wit/route-policy.wit`: the package version and the records and enums, for the
+//! 1. from `wit/route-policy.wit`: the package version and the records, enums and variants, for the
 //!    strict JSON decoder (`src/decode.rs`);
 //! 2. from `guest/rules/redact.toml`: the shapes of secrets, for `src/redact.rs`, after
 //!    checking them. The file is policy rule data (the policy's `rules-digest` covers it), but
@@ -49,6 +49,10 @@ fn main() {
         .into_iter()
         .map(|(name, fields)| format!("({name:?}, {})", slice(fields.iter().map(|f| format!("{f:?}")).collect())));
     shapes += &format!("pub static RECORDS: &[(&str, &[(&str, &str)])] = {};\n", slice(records.collect()));
+    let variants = wit::variants(&wit)
+        .into_iter()
+        .map(|(name, cases)| format!("({name:?}, {})", slice(cases.iter().map(|c| format!("{c:?}")).collect())));
+    shapes += &format!("pub static VARIANTS: &[(&str, &[(&str, &str)])] = {};\n", slice(variants.collect()));
     write("wit.rs", shapes);
 
     // 2. The shapes of secrets.

@@ -99,6 +99,17 @@ schema! {
         pub env_base_url: RuleNote,
         pub missing_credential: RuleNote,
         pub foreign_provider: ForeignProviders,
+        pub openai_compatible: OpenAiCompatible,
+    }
+
+    /// Another provider's OpenAI-compatible server, configured with a base URL (since 0.2).
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct OpenAiCompatible {
+        pub id: Str,
+        /// Chat's path when the config's `api` does not ask for Responses.
+        pub chat_completions_path: Str,
+        /// The `api` values that ask for the Responses API.
+        pub responses_apis: List<Str>,
     }
 
     /// A provider id that is another's legacy name.
@@ -176,6 +187,7 @@ schema! {
         pub families: List<Family>,
         pub suppressed: Suppressed,
         pub plan_gates: List<PlanGate>,
+        pub context_windows: List<ContextWindow>,
     }
 
     /// A family of models and the capabilities they serve. The first family whose glob matches
@@ -291,5 +303,114 @@ schema! {
         pub remember: bool,
         /// The user message, with placeholders (listed at the top of `errors.toml`).
         pub message: Str,
+    }
+
+    /// `loop.toml`: the failover loop of `next-step` (contract 0.2): budgets, timeouts, jitter,
+    /// circuits, what the outcomes that are not HTTP statuses mean, and the sentences.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct LoopRules {
+        pub budget: Budget,
+        pub jitter: Jitter,
+        pub timeouts: List<TimeoutRule>,
+        pub circuit: Circuit,
+        pub outcomes: List<OutcomeRule>,
+        pub context: ContextFailover,
+        pub notices: Notices,
+    }
+
+    /// What one call may spend.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct Budget {
+        pub id: Str,
+        /// Attempts of one call, over all candidates.
+        pub max_attempts: u32,
+        /// The whole call, from its start; past it no attempt is sent.
+        pub total_ms: u64,
+    }
+
+    /// Random extra wait before a retry, from the host's seed.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct Jitter {
+        /// At most this share of the delay, in percent.
+        pub percent: u32,
+        /// And at most this, in milliseconds.
+        pub max_ms: u64,
+    }
+
+    /// The timeouts of an attempt, by capability.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct TimeoutRule {
+        pub id: Str,
+        pub capabilities: List<Capability>,
+        pub connect_ms: u32,
+        pub first_byte_ms: u32,
+        pub first_token_ms: u32,
+        pub idle_ms: u32,
+        pub total_ms: u32,
+    }
+
+    /// When a route's circuit opens, and for how long.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct Circuit {
+        pub id: Str,
+        /// The id of the rule that sends a probe to a route whose circuit was open.
+        pub probe_id: Str,
+        /// Failures in a row (of `reasons`) that open it.
+        pub failures: u32,
+        /// How long it stays open the first time; each reopening doubles it, up to `max-open-ms`.
+        pub open_ms: u64,
+        pub max_open_ms: u64,
+        /// The failures that count against a route: it is sick, not the request.
+        pub reasons: List<FailureReason>,
+    }
+
+    /// What an outcome that is not an HTTP status means (HTTP statuses, network errors and
+    /// error events are read by the rules of `errors.toml`).
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct OutcomeRule {
+        pub id: Str,
+        #[serde(default)]
+        pub timeout: Option<TimeoutKind>,
+        #[serde(default)]
+        pub stream_fault: Option<StreamFaultKind>,
+        pub reason: FailureReason,
+        pub action: Action,
+        /// The user's sentence; `{model}` and `{events}` are filled in.
+        pub message: Str,
+    }
+
+    /// A context overflow moves on only to a candidate whose context window is known to be
+    /// larger (`models.toml`, `context-windows`); otherwise it is surfaced.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct ContextFailover {
+        pub id: Str,
+        pub message: Str,
+    }
+
+    /// The sentences of a finished call. `{served}`, `{requested}`, `{why}`, `{first}` and
+    /// `{last}` are filled in.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct Notices {
+        /// A fallback answered after the first choice failed.
+        pub fallback: Str,
+        /// A fallback answered because the first choice was left out of the plan.
+        pub dropped_primary: Str,
+        /// A fallback answered because the first choice's circuit is open.
+        pub circuit_open: Str,
+        /// The call failed; `{first}` is the first failure, `{last}` the last when it differs.
+        pub failed: Str,
+        /// The plan has no candidate at all.
+        pub no_candidate: Str,
+        /// Every remaining candidate's circuit is open.
+        pub all_open: Str,
+        /// The budget ran out.
+        pub budget: Str,
+    }
+
+    /// How many tokens a model family's context window holds, for context failover.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct ContextWindow {
+        pub globs: List<Str>,
+        pub tokens: u64,
     }
 }

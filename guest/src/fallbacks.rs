@@ -135,7 +135,7 @@ impl Planner<'_> {
     /// The ref's route, exactly as resolve-endpoint would give it: its credential, transport
     /// and route. Other providers' refs need only a credential of their provider.
     fn route(&self, model: &ModelRef<'_>) -> Step<(&Credential, Transport, Route)> {
-        if !model::is_routed(&model.provider) {
+        if !model::is_routed(&model.provider) && !self.routing.configures(&model.provider) {
             return match self.routing.credential(&model.provider, |_| true) {
                 Some(credential) => Ok((credential, Transport::Custom, Route::Platform)),
                 None => {
@@ -154,7 +154,10 @@ impl Planner<'_> {
             Ok(endpoint) => {
                 let credential =
                     self.credential(&endpoint.credential).expect("an endpoint names a credential of the request");
-                Ok((credential, endpoint.transport, self.routing.choose(model)?))
+                // Another provider's server is no Codex route: no Codex gate applies to it.
+                let route =
+                    if model::is_routed(&model.provider) { self.routing.choose(model)? } else { Route::Platform };
+                Ok((credential, endpoint.transport, route))
             }
             Err(error) => match error.code {
                 PolicyErrorCode::MissingCredential => dropped(DropReason::NoCredential, error.message),

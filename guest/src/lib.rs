@@ -12,12 +12,14 @@ pub mod classify;
 pub mod consistency;
 pub mod fallbacks;
 pub mod model;
+pub mod next_step;
 pub mod resolve;
 pub mod rules;
 pub mod url;
 
 pub use classify::classify_error;
 pub use fallbacks::filter_fallbacks;
+pub use next_step::next_step;
 pub use resolve::resolve_endpoint;
 pub use route_policy_contract::{redact, types};
 pub use rules::policy_info;
@@ -43,6 +45,10 @@ impl types::Verbs for Native {
     fn policy_info(&self) -> types::PolicyIdentity {
         policy_info()
     }
+
+    fn next_step(&self, call: &types::CallState) -> Result<types::Next, types::PolicyError> {
+        next_step(call)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -51,8 +57,8 @@ mod component {
 
     wit_bindgen::generate!({ path: "../wit", world: "route-policy" });
     use exports::agent::route_policy::router::{
-        Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Guest, PolicyError, PolicyIdentity, ProviderFailure,
-        Verdict,
+        CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Guest, Next, PolicyError, PolicyIdentity,
+        ProviderFailure, Verdict,
     };
 
     route_policy_contract::convert_vocabulary!(exports::agent::route_policy::router);
@@ -77,6 +83,11 @@ mod component {
 
         fn policy_info() -> PolicyIdentity {
             crate::policy_info().convert()
+        }
+
+        fn next_step(call: CallState) -> Result<Next, PolicyError> {
+            let call: types::CallState = call.convert();
+            crate::next_step(&call).convert()
         }
     }
 

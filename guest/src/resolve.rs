@@ -26,6 +26,7 @@ pub fn resolve_endpoint(request: &EndpointRequest) -> Result<Endpoint, PolicyErr
 /// The routing context of one request: provider configs and credentials, with the configured
 /// base URLs classified once.
 pub struct Routing<'a> {
+    providers: &'a [ProviderConfig],
     credentials: &'a [Credential],
     env_base_url: Option<&'a str>,
     openai: Option<&'a ProviderConfig>,
@@ -110,6 +111,7 @@ impl<'a> Routing<'a> {
         let azure = config(ROUTES.azure.provider);
         let base = |c: Option<&ProviderConfig>| url::classify(c.and_then(|c| c.base_url.as_deref()));
         Ok(Routing {
+            providers,
             credentials,
             env_base_url: env_base_url.map(str::trim).filter(|s| !s.is_empty()),
             openai_base: base(openai),
@@ -119,6 +121,13 @@ impl<'a> Routing<'a> {
             azure_base: base(azure),
             azure,
         })
+    }
+
+    /// Whether the request configures `provider`'s own (OpenAI-compatible) base URL.
+    pub fn configures(&self, provider: &str) -> bool {
+        self.providers
+            .iter()
+            .any(|p| p.id.eq_ignore_ascii_case(provider) && p.base_url.as_deref().is_some_and(|b| !b.trim().is_empty()))
     }
 
     /// The first credential of `provider` (case-insensitive) whose kind passes `kind`.
@@ -145,6 +154,17 @@ impl<'a> Routing<'a> {
     }
 
     fn route_with(&self, model: &ModelRef<'_>, capability: Capability, explain: bool) -> Result<Endpoint, PolicyError> {
+        if !is_routed(&model.provider)
+            && let Some(config) = self.providers.iter().find(|p| p.id.eq_ignore_ascii_case(&model.provider))
+            && config.base_url.as_deref().is_some_and(|b| !b.trim().is_empty())
+        {
+            return self.openai_compatible(
+                model,
+                capability,
+                config,
+                Answer { notes: Vec::new(), rules: Vec::new(), explain },
+            );
+        }
         if !is_routed(&model.provider) {
             return Err(PolicyError::new(
                 PolicyErrorCode::UnsupportedProvider,
@@ -416,6 +436,71 @@ impl<'a> Routing<'a> {
                 Ok((*class, canonical.clone()))
             }
         }
+    }
+
+    /// Another provider's OpenAI-compatible server, configured with a base URL: its API key
+    /// (or token), the platform's paths (chat by Chat Completions unless `api` asks for
+    /// Responses). An official OpenAI host is refused here: those routes have their own rules.
+    fn openai_compatible(
+        &self,
+        model: &ModelRef<'_>,
+        capability: Capability,
+        config: &ProviderConfig,
+        mut answer: Answer,
+    ) -> Result<Endpoint, PolicyError> {
+        let route = &ROUTES.openai_compatible;
+        answer.rule(route.id);
+        let source = format!("the {} config's base-url", redact::short(&config.id));
+        let raw = config.base_url.as_deref();
+        let base = url::classify(raw);
+        let (class, canonical) = match &base {
+            BaseUrl::Valid { class: class @ BaseUrlClass::Custom, canonical, rule, .. } => {
+                answer.rule(rule);
+                answer.note_canonicalized(&source, raw.unwrap_or(""), canonical, false);
+                (*class, canonical.clone())
+            }
+            BaseUrl::Valid { .. } => {
+                return Err(PolicyError::new(
+                    PolicyErrorCode::InvalidBaseUrl,
+                    format!(
+                        "{source} `{}` is an OpenAI or Azure host; configure it under provider openai, openai-codex or azure-openai",
+                        redact::url(raw.unwrap_or(""))
+                    ),
+                ));
+            }
+            _ => return Err(invalid_base(&source, raw, &base)),
+        };
+        let Some(key) = self.credential(&model.provider, |k| k != CredentialKind::Oauth) else {
+            return Err(PolicyError::new(
+                PolicyErrorCode::MissingCredential,
+                format!(
+                    "no credential for {provider}: add an api-key credential for {provider} to use {}",
+                    model.canonical(),
+                    provider = redact::short(&model.provider)
+                ),
+            ));
+        };
+        let api = config.api.as_deref().map(str::trim).unwrap_or("");
+        let path = match capability {
+            Capability::Chat if !route.responses_apis.contains(&api) => route.chat_completions_path,
+            _ => platform_path(capability).path,
+        };
+        answer.note(|| {
+            format!("sending the {} key `{}` to the configured endpoint {canonical}", model.provider, key.profile_id)
+        });
+        Ok(answer.endpoint(Endpoint {
+            transport: Transport::Custom,
+            request_url: url::join(&canonical, path),
+            base_url: canonical,
+            base_url_class: class,
+            credential: key.profile_id.clone(),
+            auth_header: AuthHeader::Bearer,
+            upstream_model: model.model.to_owned(),
+            tool: None,
+            tool_model: None,
+            notes: Vec::new(),
+            rules: Vec::new(),
+        }))
     }
 
     /// `azure-openai/…`: the azure-openai config's resource, with its API key.

@@ -4,7 +4,10 @@
 //! The matchers every rule uses (globs, message patterns) live here too, so that a rule's
 //! meaning is defined next to its data.
 
-use crate::types::{Action, BaseUrlClass, Capability, CredentialKind, FailureReason, Plan, PolicyIdentity, Transport};
+use crate::types::{
+    Action, BaseUrlClass, Capability, CredentialKind, FailureReason, Plan, PolicyIdentity, StreamFaultKind,
+    TimeoutKind, Transport,
+};
 use serde::Serialize;
 
 type Str = &'static str;

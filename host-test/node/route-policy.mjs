@@ -149,6 +149,11 @@ export class Policy {
     return this.#verb('policy-info');
   }
 
+  /** `next-step` (contract 0.2): the next step of a model call, or throws a `RoutePolicyError`. */
+  nextStep(call) {
+    return this.#verb('next-step', call);
+  }
+
   async #verb(op, input) {
     const answer = await this.call(op, input);
     if (answer.err) throw new RoutePolicyError(answer.err);

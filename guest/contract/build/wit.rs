@@ -65,3 +65,35 @@ pub fn records(wit: &str) -> Vec<(String, Vec<(String, String)>)> {
         })
         .collect()
 }
+
+/// Every `variant name { case(type), case, … }` of the WIT: its cases and their payload types
+/// (empty for a case without one).
+pub fn variants(wit: &str) -> Vec<(String, Vec<(String, String)>)> {
+    items(wit, "variant")
+        .into_iter()
+        .map(|(name, body)| {
+            let (mut cases, mut depth, mut case) = (Vec::new(), 0, String::new());
+            for c in body.chars().chain(std::iter::once(',')) {
+                match c {
+                    '<' | '(' => depth += 1,
+                    '>' | ')' => depth -= 1,
+                    ',' if depth == 0 => {
+                        let case_text = case.split_whitespace().collect::<Vec<_>>().join(" ");
+                        if !case_text.is_empty() {
+                            let (name, payload) = match case_text.split_once('(') {
+                                Some((name, rest)) => (name.trim(), rest.trim_end_matches(')').trim()),
+                                None => (case_text.as_str(), ""),
+                            };
+                            cases.push((name.to_owned(), payload.to_owned()));
+                        }
+                        case.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                case.push(c);
+            }
+            (name, cases)
+        })
+        .collect()
+}

@@ -46,6 +46,25 @@ impl Weigh for crate::types::FallbackRequest {
     }
 }
 
+impl Weigh for crate::types::CallState {
+    fn weigh(&self) -> usize {
+        let attempts = self.attempts.iter().map(|a| {
+            let outcome = match &a.outcome {
+                crate::types::Outcome::HttpError(r) => {
+                    r.body.len() + r.headers.iter().map(|(n, v)| n.len() + v.len() + ITEM_BYTES).sum::<usize>()
+                }
+                crate::types::Outcome::Network(n) => n.detail.len(),
+                crate::types::Outcome::StreamFault(f) => f.detail.len(),
+                _ => 0,
+            };
+            a.model.len() + a.credential.len() + a.request_url.len() + outcome + ITEM_BYTES
+        });
+        self.chain.weigh()
+            + attempts.sum::<usize>()
+            + self.health.iter().map(|h| h.route.len() + ITEM_BYTES).sum::<usize>()
+    }
+}
+
 /// Refuses a request too large to hand to the sandbox (`limit` bytes); the refusal is a
 /// sentence for an `invalid-input` answer.
 pub fn check(request: &impl Weigh, limit: usize) -> Result<(), String> {

@@ -27,8 +27,18 @@ use crate::wit;
 
 /// Fields that JSON may omit although their WIT type is neither a `list` nor an `option`: the
 /// record, the field, and the value it then takes (as CONTRACT.md's JSON).
-pub const JSON_DEFAULTS: &[(&str, &str, &str)] =
-    &[("provider-failure", "body", "\"\""), ("provider-failure", "attempt", "1")];
+pub const JSON_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("provider-failure", "body", "\"\""),
+    ("provider-failure", "attempt", "1"),
+    ("http-response", "body", "\"\""),
+    ("network-failure", "detail", "\"\""),
+    ("stream-fault", "events", "0"),
+    ("stream-fault", "detail", "\"\""),
+    ("route-health", "failures", "0"),
+    ("route-health", "opened", "0"),
+    ("call-state", "streaming", "false"),
+    ("call-state", "jitter-seed", "0"),
+];
 
 /// The largest integer a `u64` field takes: 2^53 − 1, the largest JSON carries exactly.
 pub const MAX_JSON_INTEGER: u64 = (1 << 53) - 1;
@@ -225,10 +235,12 @@ pub fn check(value: &Value, ty: &str, path: &mut Vec<Step>) -> Result<(), Proble
     }
     match ty {
         "string" => value.is_string().then_some(()).ok_or_else(|| wrong(path)),
+        "bool" => value.is_boolean().then_some(()).ok_or_else(|| wrong(path)),
         "u16" | "u32" | "u64" => match integer(value) {
             Some(n) if n >= 0 && (n as u64) <= max_of(ty) => Ok(()),
             _ => Err(wrong(path)),
         },
+        _ if variant_cases(ty).is_some() => check_variant(value, ty, path),
         _ => {
             if let Some(cases) = enum_cases(ty) {
                 let Value::String(case) = value else { return Err(wrong(path)) };
@@ -260,6 +272,43 @@ pub fn check(value: &Value, ty: &str, path: &mut Vec<Step>) -> Result<(), Proble
             }
         }
     }
+}
+
+/// A variant: `{"case": payload}` with exactly one case, or `"case"` for a case without a
+/// payload (serde's external tagging, as the vocabulary's enums of data are written).
+fn check_variant(value: &Value, ty: &str, path: &mut Vec<Step>) -> Result<(), Problem> {
+    let cases = variant_cases(ty).unwrap_or_default();
+    let names: Vec<&str> = cases.iter().map(|(name, _)| *name).collect();
+    let (case, payload) = match value {
+        Value::String(case) => (case.as_str(), None),
+        Value::Object(object) if object.len() == 1 => {
+            let (case, payload) = object.iter().next().expect("one entry");
+            (case.as_str(), Some(payload))
+        }
+        _ => {
+            let what = format!("expected an object with one of {}, not {}", one_of(&names), shown_kind(value));
+            return Err(Problem::at(path, what));
+        }
+    };
+    let Some((_, payload_ty)) = cases.iter().find(|(name, _)| *name == case) else {
+        return Err(Problem::at(path, format!("unknown case {}; expected {}", quoted(case), one_of(&names))));
+    };
+    match (payload, payload_ty.is_empty()) {
+        (None, true) => Ok(()),
+        (Some(payload), false) => {
+            path.push(Step::Key(case.to_owned()));
+            let outcome = check(payload, payload_ty, path);
+            path.pop();
+            outcome
+        }
+        (None, false) => Err(Problem::at(path, format!("case `{case}` needs its {}", expected(payload_ty)))),
+        (Some(_), true) => Err(Problem::at(path, format!("case `{case}` takes no value; write it as the string"))),
+    }
+}
+
+/// The cases of a WIT variant, with their payload types (empty for none), in order.
+pub fn variant_cases(name: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    wit::VARIANTS.iter().find(|(n, _)| *n == name).map(|(_, cases)| *cases)
 }
 
 /// Whether JSON may omit `field` of `record`.
@@ -345,6 +394,7 @@ fn expected(ty: &str) -> String {
     }
     match ty {
         "string" => "a string".to_owned(),
+        "bool" => "true or false".to_owned(),
         "u16" | "u32" | "u64" => format!("an integer from 0 to {}", max_of(ty)),
         _ => match enum_cases(ty) {
             Some(cases) => one_of(cases),

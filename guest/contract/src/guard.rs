@@ -29,8 +29,8 @@
 use crate::accounting::{self, Unaccounted};
 use crate::redact;
 use crate::types::{
-    Action, Credential, CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, ProviderFailure,
-    Transport, Verdict,
+    Action, CallState, Credential, CredentialKind, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Finished,
+    Next, ProviderFailure, Step, Transport, Verdict,
 };
 use std::fmt;
 use url::{Host, Url};
@@ -70,6 +70,12 @@ pub const MAX_MODEL_ID: usize = 256;
 /// `refresh-credential`, `rotate-credential`, `re-resolve-endpoint`), whatever the policy
 /// says: at this attempt the host moves on to the next candidate instead.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The most attempts one call may make, whatever the policy says.
+pub const MAX_CALL_ATTEMPTS: usize = 16;
+
+/// The longest a policy may make one attempt wait for its answer, in milliseconds.
+pub const MAX_ATTEMPT_MS: u32 = 15 * 60 * 1000;
 
 /// The shortest wait before a retry, in milliseconds, whatever the policy says: a policy that
 /// answers `retry` with no delay cannot make the host hammer a provider.
@@ -153,6 +159,9 @@ pub enum Violation {
     Invented(String),
     /// A ref of the request is neither a candidate nor dropped, or appears twice.
     Lost(String),
+    /// A `next-step` that breaks the host's floor for a call: too many attempts, a resend with
+    /// no wait, a wait or a timeout out of bounds, a candidate the plan does not hold.
+    Loop(String),
 }
 
 impl fmt::Display for Violation {
@@ -180,6 +189,7 @@ impl fmt::Display for Violation {
             }
             Violation::Invented(m) => write!(f, "candidate {m} is not a ref of the request"),
             Violation::Lost(m) => write!(f, "ref {m} is not accounted for exactly once (candidate or dropped)"),
+            Violation::Loop(what) => write!(f, "its next step {what}"),
         }
     }
 }
@@ -323,13 +333,8 @@ impl Guard {
     /// Text longer than [`MAX_VERDICT_TEXT`] is cut first (an honest verdict is a sentence or
     /// two), so the host's work on a verdict is bounded whatever a policy returns.
     pub fn scrub_verdict(&self, verdict: &mut Verdict) {
-        for text in [&mut verdict.user_message, &mut verdict.rule] {
-            if text.len() > MAX_VERDICT_TEXT {
-                *text = redact::excerpt(text, MAX_VERDICT_TEXT / 4);
-            } else if let std::borrow::Cow::Owned(clean) = redact::text(text) {
-                *text = clean;
-            }
-        }
+        bound_text(&mut verdict.user_message);
+        bound_text(&mut verdict.rule);
         if verdict.remember.as_ref().is_some_and(|r| r.model.len() > MAX_MODEL_ID || redact::has_secret_token(&r.model))
         {
             verdict.remember = None;
@@ -377,6 +382,76 @@ impl Guard {
         true
     }
 
+    /// Checks a `next-step` answer against its call: the plan accounts for the chain; a send
+    /// goes to one of the plan's candidates, to an endpoint that passes [`Guard::check_endpoint`]
+    /// for it, within the host's floor (no attempt past [`MAX_CALL_ATTEMPTS`], no resend of the
+    /// same route sooner than [`MIN_RETRY_DELAY_MS`], no wait past [`MAX_RETRY_DELAY_MS`], every
+    /// timeout set and within [`MAX_ATTEMPT_MS`]); a finished call's text is bounded and
+    /// redacted, as a verdict's is.
+    pub fn check_next(&self, call: &CallState, next: &mut Next) -> Result<(), Violation> {
+        self.check_plan(&call.chain, &next.plan)?;
+        let refuse = |what: String| Err(Violation::Loop(what));
+        match &mut next.step {
+            Step::Send(send) => {
+                if !next.plan.candidates.contains(&send.candidate) {
+                    return refuse(format!(
+                        "sends to {}, which its plan does not hold",
+                        redact::short(&send.candidate.model)
+                    ));
+                }
+                if send.endpoint.credential != send.candidate.credential {
+                    return refuse("sends with another credential than its candidate's".to_owned());
+                }
+                let request = EndpointRequest {
+                    model: send.candidate.requested.clone(),
+                    capability: call.chain.capability,
+                    providers: call.chain.providers.clone(),
+                    credentials: call.chain.credentials.clone(),
+                    env_base_url: call.chain.env_base_url.clone(),
+                };
+                self.check_endpoint(&request, &send.endpoint)?;
+                if call.attempts.len() >= MAX_CALL_ATTEMPTS {
+                    return refuse(format!(
+                        "would make attempt {} of one call; the host allows {MAX_CALL_ATTEMPTS}",
+                        call.attempts.len() + 1
+                    ));
+                }
+                let resend = call
+                    .attempts
+                    .last()
+                    .is_some_and(|a| a.model == send.candidate.model && a.credential == send.candidate.credential);
+                if resend && send.delay_ms < MIN_RETRY_DELAY_MS {
+                    return refuse(format!(
+                        "resends after {} ms; the host waits at least {MIN_RETRY_DELAY_MS} ms",
+                        send.delay_ms
+                    ));
+                }
+                if send.delay_ms > MAX_RETRY_DELAY_MS {
+                    return refuse(format!(
+                        "waits {} ms; the host waits at most {MAX_RETRY_DELAY_MS} ms",
+                        send.delay_ms
+                    ));
+                }
+                let t = send.timeouts;
+                let all = [t.connect_ms, t.first_byte_ms, t.first_token_ms, t.idle_ms, t.total_ms];
+                if all.iter().any(|ms| *ms == 0 || *ms > MAX_ATTEMPT_MS) {
+                    return refuse(format!("sets a timeout of 0 or past {MAX_ATTEMPT_MS} ms"));
+                }
+            }
+            Step::Finish(Finished::Failed(failure)) => {
+                self.scrub_verdict(&mut failure.verdict);
+                bound_text(&mut failure.message);
+            }
+            Step::Finish(Finished::Served(served)) => {
+                if let Some(notice) = &mut served.notice {
+                    bound_text(notice);
+                }
+            }
+        }
+        next.learned.retain(|r| r.model.len() <= MAX_MODEL_ID && !redact::has_secret_token(&r.model));
+        Ok(())
+    }
+
     /// Whether the operator named `origin` for this credential's provider: in the request's
     /// config for that provider, in `env-base-url` (an OpenAI API key's), or in the guard's
     /// allowlist.
@@ -391,6 +466,15 @@ impl Guard {
         let env = (provider == "openai" && !credential.kind.is_account()).then_some(request.env_base_url.as_deref());
         self.allowed.iter().any(|(p, o)| *p == provider && o == origin)
             || configured.chain(env.flatten()).filter_map(configured_origin).any(|o| o == *origin)
+    }
+}
+
+/// Text from a policy, cut to [`MAX_VERDICT_TEXT`] and redacted.
+fn bound_text(text: &mut String) {
+    if text.len() > MAX_VERDICT_TEXT {
+        *text = redact::excerpt(text, MAX_VERDICT_TEXT / 4);
+    } else if let std::borrow::Cow::Owned(clean) = redact::text(text) {
+        *text = clean;
     }
 }
 

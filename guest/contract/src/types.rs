@@ -245,6 +245,8 @@ pub trait Verbs {
     fn classify_error(&self, failure: &ProviderFailure) -> Verdict;
     /// `policy-info`.
     fn policy_info(&self) -> PolicyIdentity;
+    /// `next-step` (since 0.2.0).
+    fn next_step(&self, call: &CallState) -> Result<Next, PolicyError>;
 }
 
 /// `max-candidates` when a request leaves it out.
@@ -407,6 +409,200 @@ pub struct PolicyIdentity {
     pub rules_digest: String,
 }
 
+vocabulary_enum!(
+    /// Which of an attempt's timeouts fired. Since 0.2.0.
+    TimeoutKind {
+        Connect = "connect",
+        FirstByte = "first-byte",
+        FirstToken = "first-token",
+        Idle = "idle",
+        Total = "total",
+    }
+);
+
+vocabulary_enum!(
+    /// How a connection failed before any response byte. Since 0.2.0.
+    NetworkKind {
+        Refused = "refused",
+        Reset = "reset",
+        Dns = "dns",
+        Tls = "tls",
+        Other = "other",
+    }
+);
+
+vocabulary_enum!(
+    /// How a response that began with a success went wrong. Since 0.2.0.
+    StreamFaultKind {
+        Truncated = "truncated",
+        MalformedEvent = "malformed-event",
+        ErrorEvent = "error-event",
+    }
+);
+
+/// The timeouts of one attempt, in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Timeouts {
+    pub connect_ms: u32,
+    pub first_byte_ms: u32,
+    pub first_token_ms: u32,
+    pub idle_ms: u32,
+    pub total_ms: u32,
+}
+
+/// Tokens a provider reported using.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// An HTTP response that was not a success.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HttpResponse {
+    pub status: u16,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// A connection that failed before any response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NetworkFailure {
+    pub kind: NetworkKind,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// A response that began and then went wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StreamFault {
+    pub kind: StreamFaultKind,
+    #[serde(default)]
+    pub events: u32,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// What the host observed of one attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Success(Option<Usage>),
+    HttpError(HttpResponse),
+    Network(NetworkFailure),
+    Timeout(TimeoutKind),
+    StreamFault(StreamFault),
+}
+
+/// One attempt the host made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Attempt {
+    pub model: String,
+    pub credential: String,
+    pub request_url: String,
+    pub started_ms: u64,
+    pub ended_ms: u64,
+    pub outcome: Outcome,
+}
+
+/// What the host remembers of a route between calls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RouteHealth {
+    pub route: String,
+    #[serde(default)]
+    pub failures: u32,
+    #[serde(default)]
+    pub open_until_ms: Option<u64>,
+    #[serde(default)]
+    pub opened: u32,
+}
+
+/// A model call in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CallState {
+    pub chain: FallbackRequest,
+    #[serde(default)]
+    pub streaming: bool,
+    pub started_ms: u64,
+    pub now_ms: u64,
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    #[serde(default)]
+    pub health: Vec<RouteHealth>,
+    #[serde(default)]
+    pub jitter_seed: u64,
+}
+
+/// Send an attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Sending {
+    pub candidate: Candidate,
+    pub endpoint: Endpoint,
+    pub delay_ms: u64,
+    pub timeouts: Timeouts,
+    pub probe: bool,
+    pub refresh_credential: bool,
+}
+
+/// A call that succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Served {
+    pub candidate: Candidate,
+    pub fallback: bool,
+    #[serde(default)]
+    pub notice: Option<String>,
+}
+
+/// A call that failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CallFailure {
+    pub verdict: Verdict,
+    pub message: String,
+}
+
+/// How the call ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Finished {
+    Served(Served),
+    Failed(CallFailure),
+}
+
+/// What the host does next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Send(Sending),
+    Finish(Finished),
+}
+
+/// The next step of a call, and what the host must store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Next {
+    pub step: Step,
+    #[serde(default)]
+    pub health: Vec<RouteHealth>,
+    #[serde(default)]
+    pub learned: Vec<Rejection>,
+    pub plan: FallbackPlan,
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
 /// Converts between these types and bindings generated from the same WIT (`wit-bindgen` in the
 /// guest, `wasmtime::component::bindgen!` in a host). `$g` is the path of the generated
 /// `router` interface module. Both generators name types and fields alike, so one list of the
@@ -464,6 +660,24 @@ macro_rules! convert_vocabulary {
         });
         $crate::convert_vocabulary!(@record Verdict { reason, action, retry_after_ms, user_message, remember, rule });
         $crate::convert_vocabulary!(@record PolicyIdentity { contract, revision, rules_digest });
+        $crate::convert_vocabulary!(@enum TimeoutKind { Connect, FirstByte, FirstToken, Idle, Total });
+        $crate::convert_vocabulary!(@enum NetworkKind { Refused, Reset, Dns, Tls, Other });
+        $crate::convert_vocabulary!(@enum StreamFaultKind { Truncated, MalformedEvent, ErrorEvent });
+        $crate::convert_vocabulary!(@record Timeouts { connect_ms, first_byte_ms, first_token_ms, idle_ms, total_ms });
+        $crate::convert_vocabulary!(@record Usage { input_tokens, output_tokens });
+        $crate::convert_vocabulary!(@record HttpResponse { status, headers, body });
+        $crate::convert_vocabulary!(@record NetworkFailure { kind, detail });
+        $crate::convert_vocabulary!(@record StreamFault { kind, events, detail });
+        $crate::convert_vocabulary!(@variant Outcome { Success, HttpError, Network, Timeout, StreamFault });
+        $crate::convert_vocabulary!(@record Attempt { model, credential, request_url, started_ms, ended_ms, outcome });
+        $crate::convert_vocabulary!(@record RouteHealth { route, failures, open_until_ms, opened });
+        $crate::convert_vocabulary!(@record CallState { chain, streaming, started_ms, now_ms, attempts, health, jitter_seed });
+        $crate::convert_vocabulary!(@record Sending { candidate, endpoint, delay_ms, timeouts, probe, refresh_credential });
+        $crate::convert_vocabulary!(@record Served { candidate, fallback, notice });
+        $crate::convert_vocabulary!(@record CallFailure { verdict, message });
+        $crate::convert_vocabulary!(@variant Finished { Served, Failed });
+        $crate::convert_vocabulary!(@variant Step { Send, Finish });
+        $crate::convert_vocabulary!(@record Next { step, health, learned, plan, rules });
     }; };
     (@enum $name:ident { $($variant:ident),* $(,)? }) => {
         impl $crate::types::Convert<generated::$name> for $crate::types::$name {
@@ -474,6 +688,18 @@ macro_rules! convert_vocabulary {
         impl $crate::types::Convert<$crate::types::$name> for generated::$name {
             fn convert(self) -> $crate::types::$name {
                 match self { $(generated::$name::$variant => $crate::types::$name::$variant,)* }
+            }
+        }
+    };
+    (@variant $name:ident { $($case:ident),* $(,)? }) => {
+        impl $crate::types::Convert<generated::$name> for $crate::types::$name {
+            fn convert(self) -> generated::$name {
+                match self { $($crate::types::$name::$case(v) => generated::$name::$case($crate::types::Convert::convert(v)),)* }
+            }
+        }
+        impl $crate::types::Convert<$crate::types::$name> for generated::$name {
+            fn convert(self) -> $crate::types::$name {
+                match self { $(generated::$name::$case(v) => $crate::types::$name::$case($crate::types::Convert::convert(v)),)* }
             }
         }
     };
@@ -502,7 +728,7 @@ pub trait Convert<T> {
 macro_rules! convert_as_is {
     ($($t:ty),*) => { $(impl Convert<$t> for $t { #[inline] fn convert(self) -> $t { self } })* };
 }
-convert_as_is!(String, u16, u32, u64);
+convert_as_is!(String, bool, u16, u32, u64);
 
 impl<A: Convert<B>, B> Convert<Vec<B>> for Vec<A> {
     fn convert(self) -> Vec<B> {

@@ -9,7 +9,8 @@
 //! - a string, number or boolean matches an equal value;
 //! - an object with one `$` key is a matcher: `{"$contains": s}` (a string containing `s`, or an
 //!   array with such a string; `s` may be a list), `{"$excludes": s}` (nothing inside contains
-//!   `s`), `{"$prefix": s}`, `{"$len": n}`, `{"$absent": true}`.
+//!   `s`), `{"$prefix": s}`, `{"$len": n}`, `{"$absent": true}`, `{"$between": [low, high]}`
+//!   (a number within the bounds, inclusive).
 //!
 //! `never` lists strings that must not appear anywhere in the answer (planted secrets).
 //!
@@ -231,6 +232,14 @@ fn matcher_matches(matcher: &str, arg: &Value, actual: &Value) -> Result<(), Str
             Value::Null => Ok(()),
             _ => Err(format!("expected nothing, got {actual}")),
         },
+        "$between" => {
+            let bounds = arg.as_array().and_then(|b| Some((b.first()?.as_f64()?, b.get(1)?.as_f64()?)));
+            let (low, high) = bounds.ok_or("$between takes [low, high]")?;
+            match actual.as_f64() {
+                Some(n) if (low..=high).contains(&n) => Ok(()),
+                _ => Err(format!("expected a number from {low} to {high}, got {actual}")),
+            }
+        }
         other => Err(format!("unknown matcher `{other}`")),
     }
 }
@@ -247,6 +256,8 @@ mod tests {
         assert!(matches(&json!({"ok": {"c": null, "d": null}}), &actual, "answer").is_ok());
         assert!(matches(&json!({"ok": {"b": {"$contains": "x-"}}}), &actual, "answer").is_ok());
         assert!(matches(&json!({"ok": {"b": {"$len": 2}}}), &actual, "answer").is_ok());
+        assert!(matches(&json!({"$between": [1, 3]}), &json!(2), "n").is_ok());
+        assert!(matches(&json!({"$between": [1, 3]}), &json!(4), "n").is_err());
         assert!(matches(&json!({"ok": {"$excludes": "secret"}}), &actual, "answer").is_ok());
         let wrong = matches(&json!({"ok": {"b": ["x-y"]}}), &actual, "answer").unwrap_err();
         assert!(wrong.contains("answer.ok.b"), "{wrong}");

@@ -7,13 +7,13 @@
 
 use crate::decode;
 use crate::types::{
-    Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, PolicyIdentity,
-    ProviderFailure, Verbs, Verdict,
+    CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyError, PolicyErrorCode,
+    PolicyIdentity, ProviderFailure, Verbs, Verdict,
 };
 use serde_json::{Value, json};
 
 /// The operations, by their WIT names.
-pub const OPS: [&str; 4] = ["resolve-endpoint", "filter-fallbacks", "classify-error", "policy-info"];
+pub const OPS: [&str; 5] = ["resolve-endpoint", "filter-fallbacks", "classify-error", "policy-info", "next-step"];
 
 /// One request.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,15 +22,19 @@ pub enum Call {
     FilterFallbacks(FallbackRequest),
     ClassifyError(ProviderFailure),
     PolicyInfo,
+    NextStep(CallState),
 }
 
-/// One answer.
+/// One answer. (`next-step`'s is the largest by far; an answer is built once per call and
+/// moved a few times, so it is not boxed.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
     Endpoint(Result<Endpoint, PolicyError>),
     Plan(Result<FallbackPlan, PolicyError>),
     Verdict(Verdict),
     Info(PolicyIdentity),
+    Next(Result<Next, PolicyError>),
 }
 
 /// A parsed line: the call and the caller's `id`, echoed in the answer when given.
@@ -48,6 +52,7 @@ impl Call {
             Call::FilterFallbacks(_) => OPS[1],
             Call::ClassifyError(_) => OPS[2],
             Call::PolicyInfo => OPS[3],
+            Call::NextStep(_) => OPS[4],
         }
     }
 
@@ -71,6 +76,7 @@ impl Call {
             Call::FilterFallbacks(r) => to_json(r),
             Call::ClassifyError(f) => to_json(f),
             Call::PolicyInfo => Value::Null,
+            Call::NextStep(c) => to_json(c),
         }
     }
 
@@ -81,6 +87,7 @@ impl Call {
             Call::FilterFallbacks(r) => Answer::Plan(policy.filter_fallbacks(r)),
             Call::ClassifyError(f) => Answer::Verdict(policy.classify_error(f)),
             Call::PolicyInfo => Answer::Info(policy.policy_info()),
+            Call::NextStep(c) => Answer::Next(policy.next_step(c)),
         }
     }
 }
@@ -189,6 +196,7 @@ fn build(op: &str, input: Option<Value>, duplicate: Option<decode::Duplicate>) -
         "resolve-endpoint" => decode_as(op, "endpoint-request", input, duplicate).map(Call::ResolveEndpoint),
         "filter-fallbacks" => decode_as(op, "fallback-request", input, duplicate).map(Call::FilterFallbacks),
         "classify-error" => decode_as(op, "provider-failure", input, duplicate).map(Call::ClassifyError),
+        "next-step" => decode_as(op, "call-state", input, duplicate).map(Call::NextStep),
         "policy-info" => match input {
             None | Some(Value::Null) => Ok(Call::PolicyInfo),
             Some(Value::Object(map)) if map.is_empty() => Ok(Call::PolicyInfo),
@@ -211,6 +219,7 @@ impl Answer {
             Answer::Plan(r) => result(r.as_ref().map(to_json)),
             Answer::Verdict(v) => ok(to_json(v)),
             Answer::Info(i) => ok(to_json(i)),
+            Answer::Next(r) => result(r.as_ref().map(to_json)),
         }
     }
 }
@@ -357,6 +366,9 @@ mod tests {
         }
         fn policy_info(&self) -> PolicyIdentity {
             PolicyIdentity { contract: crate::CONTRACT.into(), revision: "r".into(), rules_digest: String::new() }
+        }
+        fn next_step(&self, _: &CallState) -> Result<Next, PolicyError> {
+            unreachable!()
         }
     }
 

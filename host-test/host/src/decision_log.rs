@@ -87,7 +87,8 @@ fn rules_of(answer: &Answer) -> Vec<String> {
     match answer {
         Answer::Endpoint(Ok(endpoint)) => endpoint.rules.clone(),
         Answer::Plan(Ok(plan)) => plan.dropped.iter().map(|d| format!("drop:{}", d.reason)).collect(),
-        Answer::Endpoint(Err(e)) | Answer::Plan(Err(e)) => vec![e.code.as_str().to_owned()],
+        Answer::Next(Ok(next)) => next.rules.clone(),
+        Answer::Endpoint(Err(e)) | Answer::Plan(Err(e)) | Answer::Next(Err(e)) => vec![e.code.as_str().to_owned()],
         Answer::Verdict(verdict) => vec![verdict.rule.clone()],
         Answer::Info(_) => vec![],
     }

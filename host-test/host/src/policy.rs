@@ -16,8 +16,8 @@ use crate::store::{self, StoreState};
 use route_policy_contract::bounds;
 use route_policy_contract::guard::{Guard, Violation};
 use route_policy_contract::types::{
-    Convert, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyIdentity, ProviderFailure,
-    Verdict,
+    CallState, Convert, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyError, PolicyIdentity,
+    ProviderFailure, Verdict,
 };
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -209,6 +209,15 @@ macro_rules! router_calls {
 
         fn policy_info(&$self) -> Result<PolicyIdentity, Error> {
             Ok($self.$run(|store, router| router.call_policy_info(store))?.convert())
+        }
+
+        fn next_step(&$self, call: &CallState) -> Result<Next, Error> {
+            bounds::check(call, $self.policy().engine.limits().input).map_err(Error::Input)?;
+            let lowered: wit::CallState = call.clone().convert();
+            let answer: Result<Next, PolicyError> = $self.$run(|store, router| router.call_next_step(store, &lowered))?.convert();
+            let mut next = answer?;
+            $self.policy().guard(|guard| guard.check_next(call, &mut next))?;
+            Ok(next)
         }
     };
 }

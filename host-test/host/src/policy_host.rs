@@ -22,7 +22,7 @@ use crate::trust::Trust;
 use crate::{Engine, Policy};
 use arc_swap::ArcSwap;
 use route_policy_contract::types::{
-    Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyIdentity, ProviderFailure, Verdict,
+    CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyIdentity, ProviderFailure, Verdict,
 };
 use route_policy_contract::wire::{Answer, Call};
 use std::cmp::Ordering;
@@ -188,6 +188,10 @@ impl Router for PolicyHost {
 
     fn policy_info(&self) -> Result<PolicyIdentity, Error> {
         self.current().policy_info()
+    }
+
+    fn next_step(&self, call: &CallState) -> Result<Next, Error> {
+        self.current().next_step(call)
     }
 
     fn call(&self, call: &Call) -> Result<Answer, Error> {

@@ -5,8 +5,8 @@
 
 use crate::error::Error;
 use route_policy_contract::types::{
-    Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyIdentity, ProviderFailure, Verbs,
-    Verdict,
+    CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyError, PolicyIdentity,
+    ProviderFailure, Verbs, Verdict,
 };
 use route_policy_contract::wire::{Answer, Call};
 
@@ -24,6 +24,9 @@ pub trait Router {
     fn classify_error(&self, failure: &ProviderFailure) -> Result<Verdict, Error>;
     /// `policy-info`.
     fn policy_info(&self) -> Result<PolicyIdentity, Error>;
+    /// `next-step` (contract 0.2): the next step of a model call. The executor
+    /// ([`crate::Executor`]) asks it once per attempt.
+    fn next_step(&self, call: &CallState) -> Result<Next, Error>;
 
     /// Runs one call of the JSON envelope. The policy's own errors become answers; only host
     /// errors (a trap, a deadline, a guard refusal) are `Err`.
@@ -40,6 +43,7 @@ pub trait Router {
             Call::FilterFallbacks(r) => Answer::Plan(answer(self.filter_fallbacks(r))?),
             Call::ClassifyError(f) => Answer::Verdict(self.classify_error(f)?),
             Call::PolicyInfo => Answer::Info(self.policy_info()?),
+            Call::NextStep(c) => Answer::Next(answer(self.next_step(c))?),
         })
     }
 
@@ -67,5 +71,9 @@ impl Router for Native {
 
     fn policy_info(&self) -> Result<PolicyIdentity, Error> {
         Ok(Verbs::policy_info(self))
+    }
+
+    fn next_step(&self, call: &CallState) -> Result<Next, Error> {
+        Ok(Verbs::next_step(self, call)?)
     }
 }

@@ -31,6 +31,7 @@ export const VERBS = {
   'filter-fallbacks': { fn: 'filterFallbacks', answer: 'plan', result: true },
   'classify-error': { fn: 'classifyError', answer: 'verdict', result: false },
   'policy-info': { fn: 'policyInfo', answer: 'info', result: false },
+  'next-step': { fn: 'nextStep', answer: 'next', result: true },
 };
 
 /** Loaded toolkits by path: one instance per file for the process. */

@@ -35,14 +35,22 @@ test('an infinite loop is cut off at its deadline, and the next call gets a new 
   const elapsed = performance.now() - started;
   assert.equal(answer.err.code, 'deadline-exceeded');
   assert.match(answer.err.message, /ran past its 50 ms deadline/);
-  assert.ok(elapsed < 50 + 150, `cut off after ${elapsed.toFixed(0)} ms`);
+  // Bounded, not timed: a call that was never cut off would run forever.
+  assert.ok(elapsed < 50 + 2000, `cut off after ${elapsed.toFixed(0)} ms`);
   await stillServing();
 });
 
 test('a memory bomb hits the cap and is named as such', async () => {
-  const answer = await ask('bomb');
-  assert.equal(answer.err.code, 'memory-exceeded', JSON.stringify(answer));
-  assert.match(answer.err.message, /more than its 16 MiB/);
+  // The cap is what this tests, not the deadline: a busy machine may take more than 50 ms to
+  // fill 16 MiB, so this policy gets a second.
+  const roomy = await loadPolicy(paths.fixture('hostile'), { toolkit, deadlineMs: 1000 });
+  try {
+    const answer = await roomy.call('resolve-endpoint', { model: 'bomb', capability: 'chat', credentials: [{ 'profile-id': 'c', provider: 'openai-codex', kind: 'oauth', plan: 'plus' }] });
+    assert.equal(answer.err.code, 'memory-exceeded', JSON.stringify(answer));
+    assert.match(answer.err.message, /more than its 16 MiB/);
+  } finally {
+    roomy.close();
+  }
   await stillServing();
 });
 

@@ -3,7 +3,7 @@
 use crate::cli::CliResult;
 use crate::cli::OneShot;
 use route_policy_host::Router;
-use route_policy_host::types::{Endpoint, FallbackPlan, Verdict};
+use route_policy_host::types::{Endpoint, FallbackPlan, Finished, Next, Step, Verdict};
 use route_policy_host::wire::{Answer, Call};
 use std::io::Read;
 use std::process::ExitCode;
@@ -32,7 +32,10 @@ pub fn run(router: &dyn Router, op: &str, args: OneShot) -> CliResult<ExitCode> 
             Err(error) => println!("error ({}): {error}", error.code()),
         }
     }
-    let ok = matches!(answer, Ok(Answer::Endpoint(Ok(_)) | Answer::Plan(Ok(_)) | Answer::Verdict(_) | Answer::Info(_)));
+    let ok = matches!(
+        answer,
+        Ok(Answer::Endpoint(Ok(_)) | Answer::Plan(Ok(_)) | Answer::Verdict(_) | Answer::Info(_) | Answer::Next(Ok(_)))
+    );
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -41,7 +44,10 @@ pub fn readable(answer: &Answer) -> String {
     match answer {
         Answer::Endpoint(Ok(e)) => endpoint(e),
         Answer::Plan(Ok(p)) => plan(p),
-        Answer::Endpoint(Err(e)) | Answer::Plan(Err(e)) => format!("policy error {}: {}\n", e.code, e.message),
+        Answer::Next(Ok(n)) => next(n),
+        Answer::Endpoint(Err(e)) | Answer::Plan(Err(e)) | Answer::Next(Err(e)) => {
+            format!("policy error {}: {}\n", e.code, e.message)
+        }
         Answer::Verdict(v) => verdict(v),
         Answer::Info(i) => {
             format!("contract {}\nrevision {}\nrules-digest {}\n", i.contract, i.revision, i.rules_digest)
@@ -91,6 +97,39 @@ fn plan(p: &FallbackPlan) -> String {
     for d in &p.dropped {
         out.push_str(&format!("    - {} [{}]: {}\n", d.model, d.reason, d.detail));
     }
+    out
+}
+
+fn next(n: &Next) -> String {
+    let mut out = match &n.step {
+        Step::Send(s) => format!(
+            "  send    {} to {} after {} ms{}\n  timeouts connect {} / first byte {} / first token {} / idle {} / total {} ms\n",
+            s.candidate.model,
+            s.endpoint.request_url,
+            s.delay_ms,
+            if s.probe { " (probing its circuit)" } else { "" },
+            s.timeouts.connect_ms,
+            s.timeouts.first_byte_ms,
+            s.timeouts.first_token_ms,
+            s.timeouts.idle_ms,
+            s.timeouts.total_ms
+        ),
+        Step::Finish(Finished::Served(s)) => format!(
+            "  served  by {}{}\n",
+            s.candidate.model,
+            s.notice.as_ref().map_or(String::new(), |n| format!(" (fallback: {n})"))
+        ),
+        Step::Finish(Finished::Failed(f)) => format!("  failed  {}\n{}", f.message, verdict(&f.verdict)),
+    };
+    for h in &n.health {
+        out.push_str(&format!(
+            "  health  {}: {} failures, open until {}\n",
+            h.route,
+            h.failures,
+            h.open_until_ms.map_or("-".to_owned(), |t| t.to_string())
+        ));
+    }
+    out.push_str(&format!("  rules   {}\n", n.rules.join(", ")));
     out
 }
 

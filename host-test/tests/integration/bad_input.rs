@@ -38,7 +38,7 @@ fn lines() -> Vec<(&'static str, Vec<u8>, Want)> {
             Want::Invalid("not UTF-8"),
         ),
         ("a raw NUL byte", b"{\"op\":\"policy-info\"\x00}".to_vec(), Want::Invalid("not JSON")),
-        ("a CRLF line ending", b"{\"op\":\"policy-info\"}\r".to_vec(), Want::Ok("contract", "0.1.0")),
+        ("a CRLF line ending", b"{\"op\":\"policy-info\"}\r".to_vec(), Want::Ok("contract", "0.2.0")),
         ("a lone surrogate escape", br#"{"op":"policy-info","id":"\ud800"}"#.to_vec(), Want::Invalid("not JSON")),
         ("JSON that is not an object", b"[\"policy-info\"]".to_vec(), Want::Invalid("must be a JSON object")),
         ("trailing garbage", b"{\"op\":\"policy-info\"} {}".to_vec(), Want::Invalid("trailing characters")),

@@ -43,7 +43,7 @@ fn a_tampered_entry_is_recompiled_not_deserialized() {
     std::fs::write(&entry, &bytes).unwrap();
     let policy = Policy::builtin(&Engine::builder().cache_dir(&dir).build().unwrap()).unwrap();
     assert!(!policy.from_cache(), "a tampered entry must not be deserialized");
-    assert_eq!(policy.policy_info().unwrap().contract, "0.1.0");
+    assert_eq!(policy.policy_info().unwrap().contract, "0.2.0");
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn an_entry_planted_under_another_name_is_refused() {
     std::fs::copy(&planted, &target).unwrap();
     let policy = Policy::builtin(&Engine::builder().cache_dir(&dir).build().unwrap()).unwrap();
     assert!(!policy.from_cache(), "an entry written for other bytes must not be used");
-    assert_eq!(policy.policy_info().unwrap().contract, "0.1.0");
+    assert_eq!(policy.policy_info().unwrap().contract, "0.2.0");
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn a_cache_prepared_by_another_user_is_refused() {
     assert!(warning.contains("belongs to uid 65534"), "{warning}");
     let policy = Policy::builtin(&engine).unwrap();
     assert!(!policy.from_cache(), "nothing another user wrote may run as native code");
-    assert_eq!(policy.policy_info().unwrap().contract, "0.1.0", "the built-in policy answers, not the forgery");
+    assert_eq!(policy.policy_info().unwrap().contract, "0.2.0", "the built-in policy answers, not the forgery");
 }
 
 /// Our own directory and key, but one entry that belongs to someone else: that entry is
@@ -129,7 +129,7 @@ fn an_entry_owned_by_another_user_is_refused() {
     let engine = Engine::builder().cache_dir(&dir).build().unwrap();
     let policy = Policy::builtin(&engine).unwrap();
     assert!(!policy.from_cache());
-    assert_eq!(policy.policy_info().unwrap().contract, "0.1.0");
+    assert_eq!(policy.policy_info().unwrap().contract, "0.2.0");
     let warning = engine.cache_warning().expect("the refused entry is reported");
     assert!(warning.contains("refusing entry") && warning.contains("65534"), "{warning}");
 }

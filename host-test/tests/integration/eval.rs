@@ -27,7 +27,7 @@ fn malformed_lines_get_invalid_input_and_the_stream_goes_on() {
     let answers = eval(&input);
     assert_eq!(answers.len(), 6, "{answers:?}");
     assert_eq!(answers[0]["id"], 1);
-    assert_eq!(answers[0]["ok"]["contract"], "0.1.0");
+    assert_eq!(answers[0]["ok"]["contract"], "0.2.0");
     for (at, needle) in
         [(1, "line 2: the line is not JSON"), (2, "not UTF-8"), (3, "empty"), (4, "unknown value `teleport`")]
     {

@@ -30,7 +30,7 @@ fn refused_at(host: &PolicyHost, path: &Path, step: Step, needle: &str) {
     assert!(error.to_string().contains(needle), "`{needle}` not in: {error}");
     assert!(error.to_string().contains(&path.display().to_string()), "the error names the file: {error}");
     assert_eq!(host.current().id().sha256, before, "the old policy keeps serving");
-    assert_eq!(host.policy_info().unwrap().contract, "0.1.0");
+    assert_eq!(host.policy_info().unwrap().contract, "0.2.0");
 }
 
 #[test]

@@ -28,7 +28,7 @@ fn ask(model: &str) -> Result<route_policy_host::types::Endpoint, Error> {
 /// After any misbehaviour the host still answers, from the same policy and from others.
 fn still_serving() {
     assert!(HOSTILE.policy_info().is_ok());
-    assert_eq!(POLICY.policy_info().unwrap().contract, "0.1.0");
+    assert_eq!(POLICY.policy_info().unwrap().contract, "0.2.0");
 }
 
 #[test]

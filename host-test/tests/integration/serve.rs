@@ -56,7 +56,7 @@ fn serve_watches_swaps_rejects_and_logs() {
     assert!(next_event().starts_with("activated "));
     let first = ask(INFO);
     let first_sha = first["policy"]["sha256"].as_str().unwrap().to_owned();
-    assert_eq!(first["ok"]["contract"], "0.1.0");
+    assert_eq!(first["ok"]["contract"], "0.2.0");
 
     deploy(&component, &variant_of_builtin("second"));
     let event = next_event();
@@ -116,7 +116,7 @@ fn keygen_and_sign_produce_what_serve_verifies() {
     };
     let trusted = serve(&dir.join("ops.pub"));
     assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
-    assert!(String::from_utf8_lossy(&trusted.stdout).contains("\"contract\":\"0.1.0\""));
+    assert!(String::from_utf8_lossy(&trusted.stdout).contains("\"contract\":\"0.2.0\""));
     assert!(run(&["keygen".as_ref(), dir.join("stranger").as_os_str()]).status.success());
     let untrusted = serve(&dir.join("stranger.pub"));
     assert!(!untrusted.status.success());

@@ -44,6 +44,7 @@ impl Toolkit {
             Call::FilterFallbacks(r) => bounds::check(&r, limit).map(|()| Call::FilterFallbacks(r)),
             Call::ClassifyError(f) => bounds::bounded_failure(&f, limit).map(Call::ClassifyError),
             Call::PolicyInfo => Ok(Call::PolicyInfo),
+            Call::NextStep(c) => bounds::check(&c, limit).map(|()| Call::NextStep(c)),
         }
     }
 
@@ -72,6 +73,9 @@ impl Toolkit {
             (Call::ClassifyError(failure), Answer::Verdict(mut verdict)) => {
                 guard.check_verdict(failure, &mut verdict);
                 Ok(Answer::Verdict(verdict))
+            }
+            (Call::NextStep(call), Answer::Next(Ok(mut next))) => {
+                guard.check_next(call, &mut next).map(|()| Answer::Next(Ok(next)))
             }
             (_, other) => Ok(other),
         };
@@ -121,6 +125,7 @@ mod component {
             exported::Call::FilterFallbacks(r) => wire::Call::FilterFallbacks(r.convert()),
             exported::Call::ClassifyError(f) => wire::Call::ClassifyError(f.convert()),
             exported::Call::PolicyInfo => wire::Call::PolicyInfo,
+            exported::Call::NextStep(c) => wire::Call::NextStep(c.convert()),
         }
     }
 
@@ -130,6 +135,7 @@ mod component {
             wire::Call::FilterFallbacks(r) => exported::Call::FilterFallbacks(r.convert()),
             wire::Call::ClassifyError(f) => exported::Call::ClassifyError(f.convert()),
             wire::Call::PolicyInfo => exported::Call::PolicyInfo,
+            wire::Call::NextStep(c) => exported::Call::NextStep(c.convert()),
         }
     }
 
@@ -139,6 +145,7 @@ mod component {
             exported::Answer::Plan(r) => wire::Answer::Plan(r.convert()),
             exported::Answer::Verdict(v) => wire::Answer::Verdict(v.convert()),
             exported::Answer::Info(i) => wire::Answer::Info(i.convert()),
+            exported::Answer::Next(r) => wire::Answer::Next(r.convert()),
         }
     }
 
