@@ -57,6 +57,7 @@ struct Replay {
     first: Option<(String, Verdict)>,
     /// The newest attempt, and its verdict (`None` for a success).
     last: Option<(String, Option<Verdict>)>,
+    /// The rejection the newest attempt taught, if it taught one.
     learned: Vec<Rejection>,
     rules: Vec<String>,
 }
@@ -80,6 +81,7 @@ impl Replay {
             };
             if let Outcome::Success(_) = attempt.outcome {
                 replay.last = Some((route, None));
+                replay.learned.clear();
                 continue;
             }
             let verdict = judge(attempt, tries, call, plan, &replay.done);
@@ -99,9 +101,8 @@ impl Replay {
             if !stays(verdict.action) {
                 replay.done.insert(route.clone());
             }
-            if let Some(rejection) = &verdict.remember {
-                replay.learned.push(rejection.clone());
-            }
+            // What the newest attempt taught (earlier steps already said what earlier ones did).
+            replay.learned = verdict.remember.iter().cloned().collect();
             replay.last = Some((route, Some(verdict)));
         }
         replay

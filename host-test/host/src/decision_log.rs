@@ -56,6 +56,22 @@ impl DecisionLog {
 /// logged by its length alone.
 pub const MAX_DIGESTED_INPUT: usize = 1 << 20;
 
+impl DecisionLog {
+    /// Records a model call's receipt (the executor's): every string redacted first.
+    pub fn record_receipt(&self, receipt: &Value) {
+        let mut receipt = receipt.clone();
+        redacted(&mut receipt);
+        let time_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let line = json!({ "time-ms": time_ms, "op": "call", "receipt": receipt });
+        let Ok(mut out) = self.out.lock() else { return };
+        let _ = serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from).and_then(|()| {
+            out.write_all(b"\n")?;
+            out.flush()
+        });
+    }
+}
+
 /// The log line of one decision.
 pub fn entry(call: &Call, answer: &Result<Answer, Error>, policy: &PolicyId) -> Value {
     let time_ms =

@@ -6,7 +6,9 @@ use std::sync::LazyLock;
 
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine::builder().build().expect("the default engine builds"));
 
-pub static POLICY: LazyLock<Policy> = LazyLock::new(|| Policy::builtin(&ENGINE).expect("the built-in policy loads"));
+/// The built-in policy, shared (an executor holds it through an `Arc`).
+pub static POLICY: LazyLock<std::sync::Arc<Policy>> =
+    LazyLock::new(|| std::sync::Arc::new(Policy::builtin(&ENGINE).expect("the built-in policy loads")));
 
 /// The conformance vectors shared with the native tests.
 pub fn vectors_dir() -> PathBuf {

@@ -8,6 +8,7 @@ mod common;
 mod conformance;
 mod eval;
 mod layout;
+mod live_loop;
 mod load;
 mod reload;
 mod sandbox;

@@ -1,0 +1,391 @@
+//! The executor: runs one model call the way the policy's `next-step` says, and nothing more.
+//!
+//! For each step it asks the policy (with the attempts so far, the stored route health, the
+//! clock and a seed), stores the health the step returns, and then either finishes or sends:
+//! the guard checks the endpoint, the credential's secret is attached only then, the request
+//! waits the step's delay and is sent with the step's timeouts, and what happened is recorded
+//! as a fact for the next step. It decides nothing about failover. Every call leaves a
+//! [`Receipt`]: requested and effective model, every attempt with its outcome and timings,
+//! the policy's revision; a fallback is never silent.
+
+use crate::clock::Clock;
+use crate::credentials::Credentials;
+use crate::health::HealthStore;
+use crate::transport::{Answer, Api, Deadlines, Outgoing, Transport};
+use bytes::Bytes;
+use route_policy_contract::guard::{self, Guard};
+use route_policy_contract::redact;
+use route_policy_contract::types::{
+    Attempt, AuthHeader, CallFailure, CallState, Candidate, EndpointRequest, FallbackRequest, Finished, Outcome,
+    Rejection, Sending, Step, Usage,
+};
+use route_policy_host::{DecisionLog, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A model call: the chain to serve it from, and the request body in the API of its endpoints
+/// (Chat Completions or Responses), whose `model` the executor sets per attempt.
+#[derive(Clone, Debug)]
+pub struct ModelCall {
+    /// The chain, the credentials (described) and the provider configs.
+    pub chain: FallbackRequest,
+    /// The request as the caller wrote it.
+    pub body: Value,
+}
+
+impl ModelCall {
+    /// Whether the caller asked for a streamed answer.
+    pub fn streaming(&self) -> bool {
+        self.body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+    }
+}
+
+/// A call that was served.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The candidate that answered.
+    pub candidate: Candidate,
+    /// The model name the upstream got.
+    pub upstream_model: String,
+    /// Whether it was a fallback, and the sentence that tells the user why.
+    pub fallback: bool,
+    /// The policy's sentence, when a fallback served.
+    pub notice: Option<String>,
+    /// The answer, whole.
+    pub answer: Answer,
+}
+
+/// Why a call was not served.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failed {
+    /// The policy finished the call as failed: its verdict and the user's sentence.
+    Policy(Box<CallFailure>),
+    /// The host stopped the call: the policy could not answer, or answered unsafely, or a
+    /// credential's secret is missing. A code of the contract's host errors, and a sentence.
+    Host {
+        /// `guard-refused`, `policy-trap`, `deadline-exceeded`, `missing-credential`, …
+        code: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl Failed {
+    /// The sentence for the user.
+    pub fn message(&self) -> &str {
+        match self {
+            Failed::Policy(failure) => &failure.message,
+            Failed::Host { message, .. } => message,
+        }
+    }
+}
+
+/// One attempt, as the receipt keeps it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AttemptRecord {
+    /// The candidate's canonical model.
+    pub model: String,
+    /// The credential's profile id (never the secret).
+    pub credential: String,
+    /// Where it was sent.
+    pub request_url: String,
+    /// The wait before it, in the policy's milliseconds.
+    pub delay_ms: u64,
+    /// When it was sent, on the executor's clock.
+    pub started_ms: u64,
+    /// When it ended.
+    pub ended_ms: u64,
+    /// Whether it probed a route whose circuit was open.
+    pub probe: bool,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// What a call leaves in the decision log.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Receipt {
+    /// The model the caller asked for (the chain's primary, or its override).
+    pub requested: String,
+    /// The model that answered, if one did.
+    pub effective: Option<String>,
+    /// Whether a fallback answered.
+    pub fallback: bool,
+    /// The policy's sentence that says which model answered and why.
+    pub notice: Option<String>,
+    /// The failure's sentence, if the call failed.
+    pub failure: Option<String>,
+    /// Every attempt, in order.
+    pub attempts: Vec<AttemptRecord>,
+    /// Rejections the policy learned in this call.
+    pub learned: Vec<Rejection>,
+    /// The usage of the answer that served.
+    pub usage: Option<Usage>,
+    /// The policy's revision.
+    pub policy: String,
+    /// The rules that decided each step, in order.
+    pub rules: Vec<String>,
+}
+
+/// The result of a call, and its receipt.
+#[derive(Clone, Debug)]
+pub struct CallResult {
+    /// Served, or why not.
+    pub result: Result<Served, Failed>,
+    /// What happened, for the log.
+    pub receipt: Receipt,
+}
+
+/// Runs model calls through a policy's `next-step`.
+pub struct Executor<T: Transport> {
+    router: Arc<dyn Router + Send + Sync>,
+    transport: T,
+    credentials: Arc<dyn Credentials>,
+    guard: Guard,
+    health: HealthStore,
+    clock: Clock,
+    log: Option<Arc<DecisionLog>>,
+}
+
+impl<T: Transport> Executor<T> {
+    /// An executor of `router`'s steps over `transport`, with secrets from `credentials`.
+    /// Defaults: real time, the guard with no hosts allowed beyond each request's own, no log.
+    pub fn new(router: Arc<dyn Router + Send + Sync>, transport: T, credentials: Arc<dyn Credentials>) -> Self {
+        Executor {
+            router,
+            transport,
+            credentials,
+            guard: Guard::new(),
+            health: HealthStore::default(),
+            clock: Clock::default(),
+            log: None,
+        }
+    }
+
+    /// Checks every endpoint with `guard` (the one the engine uses, with its allowed hosts).
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// Runs on `clock` (a scaled one in tests and demos).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Records each call's receipt in `log`.
+    pub fn with_log(mut self, log: Arc<DecisionLog>) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// The route health this executor stores between calls.
+    pub fn health(&self) -> &HealthStore {
+        &self.health
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Runs one call to its end.
+    pub async fn run(&self, call: &ModelCall) -> CallResult {
+        let streaming = call.streaming();
+        let started_ms = self.clock.now_ms();
+        let jitter_seed = seed();
+        let policy = self.router.policy_info().map_or_else(|_| "unknown".to_owned(), |i| i.revision);
+        let requested = call.chain.explicit_override.clone().unwrap_or_else(|| call.chain.primary.clone());
+        let mut receipt = Receipt {
+            requested: redact::short(&requested),
+            effective: None,
+            fallback: false,
+            notice: None,
+            failure: None,
+            attempts: Vec::new(),
+            learned: Vec::new(),
+            usage: None,
+            policy,
+            rules: Vec::new(),
+        };
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut last_answer: Option<Answer> = None;
+        let mut last_upstream = String::new();
+        let result = loop {
+            let state = CallState {
+                chain: call.chain.clone(),
+                streaming,
+                started_ms,
+                now_ms: self.clock.now_ms(),
+                attempts: attempts.clone(),
+                health: self.health.snapshot(),
+                jitter_seed,
+            };
+            let next = match self.router.next_step(&state) {
+                Ok(next) => next,
+                Err(error) => break Err(Failed::Host { code: error.code().to_owned(), message: error.to_string() }),
+            };
+            self.health.store(&next.health);
+            receipt.learned.extend(next.learned.iter().cloned());
+            receipt.rules.extend(next.rules.iter().cloned());
+            let send = match next.step {
+                Step::Finish(Finished::Served(served)) => match last_answer.take() {
+                    Some(answer) => {
+                        break Ok(Served {
+                            candidate: served.candidate,
+                            upstream_model: last_upstream,
+                            fallback: served.fallback,
+                            notice: served.notice,
+                            answer,
+                        });
+                    }
+                    None => {
+                        break Err(Failed::Host {
+                            code: "host-error".to_owned(),
+                            message: "the policy finished the call as served, but no attempt had succeeded".to_owned(),
+                        });
+                    }
+                },
+                Step::Finish(Finished::Failed(failure)) => break Err(Failed::Policy(Box::new(failure))),
+                Step::Send(send) => send,
+            };
+            if attempts.len() >= guard::MAX_CALL_ATTEMPTS {
+                break Err(Failed::Host {
+                    code: "guard-refused".to_owned(),
+                    message: format!(
+                        "the policy asked for attempt {} of one call; the host allows {}",
+                        attempts.len() + 1,
+                        guard::MAX_CALL_ATTEMPTS
+                    ),
+                });
+            }
+            let outgoing = match self.outgoing(call, &send, streaming) {
+                Ok(outgoing) => outgoing,
+                Err(failed) => break Err(failed),
+            };
+            self.clock.sleep(send.delay_ms).await;
+            let attempt_started = self.clock.now_ms();
+            let sent = self.transport.send(outgoing).await;
+            let attempt = Attempt {
+                model: send.candidate.model.clone(),
+                credential: send.candidate.credential.clone(),
+                request_url: send.endpoint.request_url.clone(),
+                started_ms: attempt_started,
+                ended_ms: self.clock.now_ms(),
+                outcome: sent.outcome,
+            };
+            receipt.attempts.push(AttemptRecord {
+                model: attempt.model.clone(),
+                credential: attempt.credential.clone(),
+                request_url: redact::url(&attempt.request_url),
+                delay_ms: send.delay_ms,
+                started_ms: attempt.started_ms,
+                ended_ms: attempt.ended_ms,
+                probe: send.probe,
+                outcome: attempt.outcome.clone(),
+            });
+            attempts.push(attempt);
+            last_answer = sent.answer;
+            last_upstream = send.endpoint.upstream_model.clone();
+        };
+        match &result {
+            Ok(served) => {
+                receipt.effective = Some(served.candidate.model.clone());
+                receipt.fallback = served.fallback;
+                receipt.notice = served.notice.clone();
+                receipt.usage = served.answer.usage;
+            }
+            Err(failed) => receipt.failure = Some(failed.message().to_owned()),
+        }
+        if let Some(log) = &self.log {
+            log.record_receipt(&serde_json::to_value(&receipt).unwrap_or(Value::Null));
+        }
+        CallResult { result, receipt }
+    }
+
+    /// The request of a step: the guard checks the endpoint for its candidate first, and only
+    /// then is the credential's secret attached.
+    fn outgoing(&self, call: &ModelCall, send: &Sending, streaming: bool) -> Result<Outgoing, Failed> {
+        let endpoint = &send.endpoint;
+        let request = EndpointRequest {
+            model: send.candidate.requested.clone(),
+            capability: call.chain.capability,
+            providers: call.chain.providers.clone(),
+            credentials: call.chain.credentials.clone(),
+            env_base_url: call.chain.env_base_url.clone(),
+        };
+        self.guard.check_endpoint(&request, endpoint).map_err(|violation| Failed::Host {
+            code: "guard-refused".to_owned(),
+            message: guard::refusal("serving this call", &violation),
+        })?;
+        let api = Api::of(&endpoint.request_url);
+        let asked = if call.body.get("messages").is_some() { Api::ChatCompletions } else { Api::Responses };
+        if api != Api::Other && api != asked {
+            return Err(Failed::Host {
+                code: "host-error".to_owned(),
+                message: format!(
+                    "the policy routed {} to {}, which speaks another API than this request; give the chain models of one API",
+                    redact::short(&send.candidate.model),
+                    redact::url(&endpoint.request_url)
+                ),
+            });
+        }
+        if send.refresh_credential {
+            self.credentials.refresh(&endpoint.credential);
+        }
+        let secret = self.credentials.secret(&endpoint.credential).ok_or_else(|| Failed::Host {
+            code: "missing-credential".to_owned(),
+            message: format!("the host holds no secret for credential `{}`", redact::short(&endpoint.credential)),
+        })?;
+        let auth = match endpoint.auth_header {
+            AuthHeader::Bearer => ("authorization".to_owned(), format!("Bearer {}", secret.expose())),
+            AuthHeader::ApiKey => ("api-key".to_owned(), secret.expose().to_owned()),
+        };
+        let mut headers = vec![auth, ("content-type".to_owned(), "application/json".to_owned())];
+        if streaming {
+            headers.push(("accept".to_owned(), "text/event-stream".to_owned()));
+        }
+        let t = send.timeouts;
+        let scaled = |ms: u32| self.clock.real(u64::from(ms));
+        Ok(Outgoing {
+            url: endpoint.request_url.clone(),
+            headers,
+            body: request_body(&call.body, &endpoint.upstream_model, api, streaming),
+            streaming,
+            api,
+            deadlines: Deadlines {
+                connect: scaled(t.connect_ms),
+                first_byte: scaled(t.first_byte_ms),
+                first_token: scaled(t.first_token_ms),
+                idle: scaled(t.idle_ms),
+                total: scaled(t.total_ms),
+            },
+        })
+    }
+}
+
+/// The caller's body for one attempt: the upstream model named as configured, and a streamed
+/// Chat Completions request asking for its usage.
+fn request_body(body: &Value, upstream_model: &str, api: Api, streaming: bool) -> Bytes {
+    let mut body = body.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.insert("model".to_owned(), Value::from(upstream_model));
+        if streaming && api == Api::ChatCompletions {
+            let options = object.entry("stream_options").or_insert_with(|| json!({}));
+            if let Some(options) = options.as_object_mut() {
+                options.insert("include_usage".to_owned(), Value::Bool(true));
+            }
+        }
+    }
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// Random bits for the policy's jitter.
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}

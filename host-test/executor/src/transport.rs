@@ -1,0 +1,102 @@
+//! How an attempt is sent: the [`Transport`] trait the executor drives, and what an attempt
+//! reports back. The real one is [`crate::HttpTransport`]; tests may plug in their own.
+
+use bytes::Bytes;
+use route_policy_contract::types::{Outcome, Usage};
+use std::future::Future;
+use std::time::Duration;
+
+/// Which API a request speaks, by its path: it decides how a stream ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// `…/chat/completions`: chunks with `choices[].delta`, a `finish_reason`, then `[DONE]`.
+    ChatCompletions,
+    /// `…/responses`: typed events, ending with `response.completed`.
+    Responses,
+    /// Anything else: a whole JSON body.
+    Other,
+}
+
+impl Api {
+    /// The API a request URL speaks.
+    pub fn of(url: &str) -> Api {
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        if path.ends_with("/chat/completions") {
+            Api::ChatCompletions
+        } else if path.ends_with("/responses") {
+            Api::Responses
+        } else {
+            Api::Other
+        }
+    }
+}
+
+/// An attempt's timeouts, in real time (the clock's scale applied).
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    /// Until the connection is open.
+    pub connect: Duration,
+    /// Until the response's headers.
+    pub first_byte: Duration,
+    /// Until the first content of a streamed answer.
+    pub first_token: Duration,
+    /// The longest gap between two stream events (and after a stream's last event, how long
+    /// to wait for its trailing usage).
+    pub idle: Duration,
+    /// The whole attempt.
+    pub total: Duration,
+}
+
+/// One request, ready to send: the credential is already attached (after the guard).
+pub struct Outgoing {
+    /// Where.
+    pub url: String,
+    /// Headers, the credential's among them (never logged).
+    pub headers: Vec<(String, String)>,
+    /// The JSON body.
+    pub body: Bytes,
+    /// Whether the answer streams (Server-Sent Events).
+    pub streaming: bool,
+    /// The API, by the URL's path.
+    pub api: Api,
+    /// Its timeouts.
+    pub deadlines: Deadlines,
+}
+
+/// A complete answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// The provider's status (a success).
+    pub status: u16,
+    /// Its content type.
+    pub content_type: String,
+    /// The whole body: the JSON, or every event of the stream as it arrived.
+    pub body: Bytes,
+    /// The usage the provider reported, if it did.
+    pub usage: Option<Usage>,
+    /// How many events a stream held (0 for a whole body).
+    pub events: u32,
+}
+
+/// What an attempt came to: the outcome the policy reads, and the answer when it succeeded.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// What happened, as facts.
+    pub outcome: Outcome,
+    /// The answer, for a success.
+    pub answer: Option<Answer>,
+}
+
+impl Sent {
+    /// An attempt that failed this way.
+    pub fn failed(outcome: Outcome) -> Sent {
+        Sent { outcome, answer: None }
+    }
+}
+
+/// Sends attempts.
+pub trait Transport: Send + Sync {
+    /// Sends one attempt and reports what happened. It never fails: every failure is an
+    /// [`Outcome`].
+    fn send(&self, request: Outgoing) -> impl Future<Output = Sent> + Send;
+}

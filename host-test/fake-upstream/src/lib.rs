@@ -1,0 +1,461 @@
+//! A fake OpenAI and ChatGPT upstream that fails on purpose, for route-policy's tests and
+//! demo. It listens on 127.0.0.1 with an ephemeral port; the model a request names picks the
+//! fault; every request it sees goes into a log the tests judge the executor by.
+//!
+//! The model is `FAULT/REAL-MODEL` (or a bare `REAL-MODEL`, which is healthy), e.g.
+//! `unavailable/gpt-4o`. Faults (LIVE-LOOP.md's table):
+//!
+//! | fault | what it does |
+//! |---|---|
+//! | (none), `ok` | answers [`ANSWER`], streamed one word per event when asked |
+//! | `retry-after-once` | 429 with `Retry-After: 2` the first time, then answers |
+//! | `rate-limited` | 429 without `Retry-After`, every time |
+//! | `error-once` | 500 the first time, then answers |
+//! | `unavailable` | 503 every time |
+//! | `reset-once` | closes the connection before any response byte the first time |
+//! | `silent` | accepts the request and never answers |
+//! | `slow-first-token` | starts the stream, sends the first word after 20 s |
+//! | `cut` | streams 40 of the 60 words, then closes |
+//! | `stall` | streams 10 words, then stalls with the connection open |
+//! | `malformed` | sends one event that is not JSON in the middle |
+//! | `no-done` | finishes the stream (finish reason, usage) without `[DONE]`, then closes |
+//! | `context` | 400 `context_length_exceeded` |
+//! | `content-policy` | 400 `content_policy_violation` |
+//! | `rejects-prefill` | 400 when the last message is the assistant's (a prefill) |
+//! | `down-N` | 503 for its first N requests, then answers |
+//! | `not-for-account` | 400 "The 'X' model is not supported when using Codex with a ChatGPT account." |
+//!
+//! And the seeds' behaviours, by path and credential: `/backend-api/responses` (the retired
+//! path) answers an HTML 403; a bearer that is not an API key (`sk-…`) on `/v1/*` answers 401
+//! `Missing scopes: api.responses.write`; a `*-pro` model on `/backend-api/codex/responses` for a
+//! sign-in of a Plus account answers the 400 "The 'X' model is not supported when using Codex
+//! with a ChatGPT account.", and so does any model named by [`FakeUpstream::reject_for_account`].
+//!
+//! Every wait scales by [`FakeUpstream::start`]'s `scale`, so a 20 s stall takes a fraction of
+//! a second in a test.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The healthy answer: 60 words, so that a truncated one can never pass as complete.
+pub const ANSWER: &str = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen \
+sixteen seventeen eighteen nineteen twenty twenty-one twenty-two twenty-three twenty-four twenty-five twenty-six \
+twenty-seven twenty-eight twenty-nine thirty thirty-one thirty-two thirty-three thirty-four thirty-five thirty-six \
+thirty-seven thirty-eight thirty-nine forty forty-one forty-two forty-three forty-four forty-five forty-six \
+forty-seven forty-eight forty-nine fifty fifty-one fifty-two fifty-three fifty-four fifty-five fifty-six \
+fifty-seven fifty-eight fifty-nine sixty";
+
+/// The longest the fake holds a request open (a silent or stalled one), before scaling.
+const FOREVER: Duration = Duration::from_secs(600);
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// One request the fake saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Logged {
+    /// When it arrived, since the fake started.
+    pub at: Duration,
+    /// The path.
+    pub path: String,
+    /// The model the body named, as sent (`FAULT/REAL-MODEL`).
+    pub model: String,
+    /// `api-key`, `sign-in` or `none`: what the bearer was.
+    pub credential: &'static str,
+    /// Whether the body asked for a stream.
+    pub stream: bool,
+    /// Whether the last message was the assistant's.
+    pub prefill: bool,
+    /// Whether the body asked for usage in the stream.
+    pub include_usage: bool,
+    /// What the fake did: a status, `reset`, `silent`, `cut`, `stall`, …
+    pub answer: String,
+}
+
+/// A running fake upstream.
+pub struct FakeUpstream {
+    addr: SocketAddr,
+    state: Arc<State>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+struct State {
+    started: Instant,
+    scale: f64,
+    log: Mutex<Vec<Logged>>,
+    /// Requests per model, for the faults that change over time.
+    seen: Mutex<HashMap<String, u32>>,
+    /// Models the Codex route rejects for a ChatGPT account, beyond `*-pro` for Plus.
+    not_for_account: Mutex<Vec<String>>,
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeUpstream {
+    /// Starts a fake on 127.0.0.1 with an ephemeral port; its waits take `scale` times their
+    /// nominal length (1.0 is real time).
+    pub async fn start(scale: f64) -> std::io::Result<FakeUpstream> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State {
+            started: Instant::now(),
+            scale,
+            log: Mutex::new(Vec::new()),
+            seen: Mutex::new(HashMap::new()),
+            not_for_account: Mutex::new(Vec::new()),
+        });
+        let serving = Arc::clone(&state);
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let state = Arc::clone(&serving);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        Ok(FakeUpstream { addr, state, server })
+    }
+
+    /// Its origin, `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything it has seen, in order.
+    pub fn log(&self) -> Vec<Logged> {
+        self.state.log.lock().expect("not poisoned").clone()
+    }
+
+    /// The requests that named `model`.
+    pub fn requests_for(&self, model: &str) -> Vec<Logged> {
+        self.log().into_iter().filter(|l| l.model == model).collect()
+    }
+
+    /// Makes the Codex route reject `model` for every ChatGPT account, as the backend does for
+    /// a model the policy's rules do not know yet.
+    pub fn reject_for_account(&self, model: &str) {
+        self.state.not_for_account.lock().expect("not poisoned").push(model.to_owned());
+    }
+
+    /// The scale its waits run at.
+    pub fn scale(&self) -> f64 {
+        self.state.scale
+    }
+}
+
+/// A request's shape, as the fault needs it.
+struct Asked {
+    path: String,
+    model: String,
+    fault: String,
+    bare: String,
+    credential: &'static str,
+    plan_plus: bool,
+    stream: bool,
+    prefill: bool,
+    include_usage: bool,
+    responses: bool,
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
+    let path = request.uri().path().to_owned();
+    let bearer = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .or_else(|| request.headers().get("api-key").and_then(|v| v.to_str().ok()).map(str::to_owned));
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_owned();
+    let (fault, bare) = match model.split_once('/') {
+        Some((fault, bare)) => (fault.to_owned(), bare.to_owned()),
+        None => (String::new(), model.clone()),
+    };
+    let credential = match &bearer {
+        Some(b) if b.starts_with("sk-") => "api-key",
+        Some(_) => "sign-in",
+        None => "none",
+    };
+    let last_role = json
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.last())
+        .and_then(|m| m.get("role"))
+        .and_then(Value::as_str);
+    let asked = Asked {
+        responses: path.ends_with("/responses"),
+        path,
+        model,
+        fault,
+        bare,
+        credential,
+        plan_plus: bearer.as_deref().is_some_and(|b| b.contains("plus")),
+        stream: json.get("stream").and_then(Value::as_bool).unwrap_or(false),
+        prefill: last_role == Some("assistant"),
+        include_usage: json.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false),
+    };
+    let count = {
+        let mut seen = state.seen.lock().expect("not poisoned");
+        let count = seen.entry(asked.model.clone()).or_default();
+        *count += 1;
+        *count
+    };
+    let (answer, response) = respond(&state, &asked, count);
+    let asked_fault_is_silent = answer == "silent";
+    state.log.lock().expect("not poisoned").push(Logged {
+        at: state.started.elapsed(),
+        path: asked.path,
+        model: asked.model,
+        credential: asked.credential,
+        stream: asked.stream,
+        prefill: asked.prefill,
+        include_usage: asked.include_usage,
+        answer,
+    });
+    if asked_fault_is_silent {
+        tokio::time::sleep(FOREVER.mul_f64(state.scale)).await;
+    }
+    match response {
+        Some(response) => Ok(response),
+        // No response at all: hyper closes the connection (a reset before any byte).
+        None => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset on purpose")),
+    }
+}
+
+/// What to answer, and its name in the log.
+fn respond(state: &Arc<State>, asked: &Asked, count: u32) -> (String, Option<Response<Body>>) {
+    let scale = state.scale;
+    // The seeds' behaviours, by path and credential, before any fault.
+    if asked.path.ends_with("/backend-api/responses") {
+        let page = "<html><head><title>Just a moment...</title></head><body>403 Forbidden</body></html>";
+        return ("403 html".into(), Some(reply(StatusCode::FORBIDDEN, "text/html", page.into(), &[])));
+    }
+    if asked.path.starts_with("/v1/") && asked.credential == "sign-in" {
+        let body = error_json(
+            "You have insufficient permissions for this operation. Missing scopes: api.responses.write.",
+            "invalid_request_error",
+            None,
+        );
+        return ("401 missing scopes".into(), Some(json_reply(StatusCode::UNAUTHORIZED, body)));
+    }
+    let codex = asked.path.contains("/backend-api/codex/");
+    let rejected = state.not_for_account.lock().expect("not poisoned").contains(&asked.bare);
+    if codex && asked.credential == "sign-in" && (asked.plan_plus && asked.bare.ends_with("-pro") || rejected)
+        || asked.fault == "not-for-account"
+    {
+        let detail = format!("The '{}' model is not supported when using Codex with a ChatGPT account.", asked.bare);
+        return ("400 not for account".into(), Some(json_reply(StatusCode::BAD_REQUEST, json!({ "detail": detail }))));
+    }
+    let healthy = || ("200".to_owned(), Some(answer(asked, scale, Plan::Whole)));
+    match asked.fault.as_str() {
+        "" | "ok" => healthy(),
+        "retry-after-once" if count == 1 => {
+            let body =
+                error_json("Rate limit reached. Please try again in 2s.", "requests", Some("rate_limit_exceeded"));
+            (
+                "429 retry-after".into(),
+                Some(reply(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "application/json",
+                    body.to_string(),
+                    &[("retry-after", "2")],
+                )),
+            )
+        }
+        "rate-limited" => {
+            let body = error_json("Too many requests.", "requests", Some("rate_limit_exceeded"));
+            ("429".into(), Some(json_reply(StatusCode::TOO_MANY_REQUESTS, body)))
+        }
+        "error-once" if count == 1 => {
+            let body = error_json("The server had an error while processing your request.", "server_error", None);
+            ("500".into(), Some(json_reply(StatusCode::INTERNAL_SERVER_ERROR, body)))
+        }
+        "unavailable" => (
+            "503".into(),
+            Some(json_reply(StatusCode::SERVICE_UNAVAILABLE, error_json("Service Unavailable", "server_error", None))),
+        ),
+        "reset-once" if count == 1 => ("reset".into(), None),
+        // The wait is in `handle`, before any header goes out.
+        "silent" => (
+            "silent".into(),
+            Some(json_reply(StatusCode::GATEWAY_TIMEOUT, error_json("gave up", "server_error", None))),
+        ),
+        "slow-first-token" => ("slow first token".into(), Some(answer(asked, scale, Plan::SlowFirst))),
+        "cut" if asked.stream => ("cut".into(), Some(answer(asked, scale, Plan::Cut))),
+        "stall" if asked.stream => ("stall".into(), Some(answer(asked, scale, Plan::Stall))),
+        "malformed" if asked.stream => ("malformed".into(), Some(answer(asked, scale, Plan::Malformed))),
+        "no-done" if asked.stream => ("no done".into(), Some(answer(asked, scale, Plan::NoDone))),
+        "context" => {
+            let body = error_json(
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+                "invalid_request_error",
+                Some("context_length_exceeded"),
+            );
+            ("400 context".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)))
+        }
+        "content-policy" => {
+            let body = error_json(
+                "Your request was rejected as a result of our safety system.",
+                "invalid_request_error",
+                Some("content_policy_violation"),
+            );
+            ("400 content policy".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)))
+        }
+        "rejects-prefill" if asked.prefill => {
+            let body = error_json(
+                "This model does not support assistant message prefill. The conversation must end with a user message.",
+                "invalid_request_error",
+                None,
+            );
+            ("400 prefill".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)))
+        }
+        fault if fault.strip_prefix("down-").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| count <= n) => (
+            "503 down".into(),
+            Some(json_reply(StatusCode::SERVICE_UNAVAILABLE, error_json("Service Unavailable", "server_error", None))),
+        ),
+        _ => healthy(),
+    }
+}
+
+fn error_json(message: &str, kind: &str, code: Option<&str>) -> Value {
+    json!({ "error": { "message": message, "type": kind, "code": code } })
+}
+
+fn json_reply(status: StatusCode, body: Value) -> Response<Body> {
+    reply(status, "application/json", body.to_string(), &[])
+}
+
+fn reply(status: StatusCode, content_type: &str, body: String, headers: &[(&str, &str)]) -> Response<Body> {
+    let mut response = Response::builder().status(status).header("content-type", content_type);
+    for (name, value) in headers {
+        response = response.header(*name, *value);
+    }
+    response.body(Full::new(Bytes::from(body)).boxed()).expect("a valid response")
+}
+
+/// How a healthy-looking answer goes.
+#[derive(Clone, Copy, PartialEq)]
+enum Plan {
+    Whole,
+    SlowFirst,
+    Cut,
+    Stall,
+    Malformed,
+    NoDone,
+}
+
+/// The answer, streamed or whole, played as `plan` says.
+fn answer(asked: &Asked, scale: f64, plan: Plan) -> Response<Body> {
+    let words: Vec<&str> = ANSWER.split(' ').collect();
+    let usage_in = 17u64;
+    let usage_out = words.len() as u64;
+    if !asked.stream {
+        let body = if asked.responses {
+            json!({"id": "resp_fake", "object": "response", "status": "completed", "model": asked.bare,
+                   "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": ANSWER}]}],
+                   "usage": {"input_tokens": usage_in, "output_tokens": usage_out, "total_tokens": usage_in + usage_out}})
+        } else {
+            json!({"id": "chatcmpl-fake", "object": "chat.completion", "model": asked.bare,
+                   "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}],
+                   "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out, "total_tokens": usage_in + usage_out}})
+        };
+        if plan == Plan::SlowFirst {
+            let (sender, receiver) = mpsc::channel(1);
+            let wait = Duration::from_secs(20).mul_f64(scale);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let _ = sender.send(Bytes::from(body.to_string())).await;
+            });
+            return streamed(receiver, "application/json");
+        }
+        return json_reply(StatusCode::OK, body);
+    }
+    let (sender, receiver) = mpsc::channel(8);
+    let (bare, responses, include_usage) = (asked.bare.clone(), asked.responses, asked.include_usage);
+    tokio::spawn(async move {
+        let event = |data: String| Bytes::from(format!("data: {data}\n\n"));
+        let send = |b: Bytes| {
+            let sender = sender.clone();
+            async move { sender.send(b).await.is_ok() }
+        };
+        if !send(Bytes::from_static(b": connected\n\n")).await {
+            return;
+        }
+        if plan == Plan::SlowFirst {
+            tokio::time::sleep(Duration::from_secs(20).mul_f64(scale)).await;
+        }
+        for (i, word) in words.iter().enumerate() {
+            if plan == Plan::Cut && i == 40 {
+                return; // the connection closes mid-answer
+            }
+            if plan == Plan::Stall && i == 10 {
+                tokio::time::sleep(FOREVER.mul_f64(scale)).await;
+                return;
+            }
+            if plan == Plan::Malformed
+                && i == 20
+                && !send(Bytes::from_static(b"data: {\"choices\": [{\"delta\": \n\n")).await
+            {
+                return;
+            }
+            let text = if i + 1 < words.len() { format!("{word} ") } else { (*word).to_owned() };
+            let data = if responses {
+                json!({"type": "response.output_text.delta", "delta": text})
+            } else {
+                json!({"object": "chat.completion.chunk", "model": bare, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+            };
+            if !send(event(data.to_string())).await {
+                return;
+            }
+        }
+        let usage = |a: &str, b: &str| json!({ a: usage_in, b: usage_out });
+        if responses {
+            let done = json!({"type": "response.completed", "response": {"id": "resp_fake", "status": "completed", "model": bare, "usage": usage("input_tokens", "output_tokens")}});
+            let _ = send(Bytes::from(format!("event: response.completed\ndata: {done}\n\n"))).await;
+            return;
+        }
+        let finish = json!({"object": "chat.completion.chunk", "model": bare, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+        if !send(event(finish.to_string())).await {
+            return;
+        }
+        if include_usage {
+            let chunk = json!({"object": "chat.completion.chunk", "model": bare, "choices": [], "usage": usage("prompt_tokens", "completion_tokens")});
+            if !send(event(chunk.to_string())).await {
+                return;
+            }
+        }
+        if plan != Plan::NoDone {
+            let _ = send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+        }
+    });
+    streamed(receiver, "text/event-stream")
+}
+
+fn streamed(receiver: mpsc::Receiver<Bytes>, content_type: &str) -> Response<Body> {
+    let body = StreamBody::new(futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), receiver))
+    }));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", content_type)
+        .body(BodyExt::boxed(body))
+        .expect("a valid response")
+}
