@@ -105,7 +105,11 @@ include!("rules/schema.rs");
 fn main() {
     let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let manifest = Path::new(&manifest);
-    let rules_dir = manifest.join("rules");
+    // Another folder of rule data may be compiled instead (a variant policy for tests, an
+    // operator's fork): `ROUTE_POLICY_RULES_DIR`. Its redaction rules stay the repository's.
+    println!("cargo:rerun-if-env-changed=ROUTE_POLICY_RULES_DIR");
+    let rules_dir =
+        env::var_os("ROUTE_POLICY_RULES_DIR").map_or_else(|| manifest.join("rules"), std::path::PathBuf::from);
     let wit_path = manifest.join("../wit/route-policy.wit");
     for watched in [&rules_dir, &wit_path, &manifest.join("build"), &manifest.join("contract/build")] {
         println!("cargo:rerun-if-changed={}", watched.display());

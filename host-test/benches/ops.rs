@@ -3,7 +3,8 @@
 //! fresh pooled instance per call.
 //!
 //! `cargo bench -p route-policy --bench ops`. The inputs are `bench::inputs()`:
-//! seed 004's legacy URL for an image, a six-model chain, and seed 000's 1 KiB 401 body.
+//! seed 004's legacy URL for an image, a six-model chain, seed 000's 1 KiB 401 body, and a
+//! `next-step` in the middle of a call (two 503s on a three-model chain).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 

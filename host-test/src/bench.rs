@@ -109,9 +109,56 @@ fn oauth() -> Credential {
     }
 }
 
-/// The three benchmarked operations, by name.
-pub fn inputs() -> [(&'static str, Call); 3] {
-    [("resolve-endpoint", resolve_input()), ("filter-fallbacks", filter_input()), ("classify-error", classify_input())]
+/// `next-step` in the middle of a call: a three-model chain, two 503s on the primary, and the
+/// health of two routes; the answer is a retry after backoff.
+pub fn next_step_input() -> Call {
+    let chain: FallbackRequest = serde_json::from_value(serde_json::json!({
+        "capability": "chat",
+        "primary": "openai/gpt-5.5",
+        "fallbacks": ["openai/gpt-4.1", "openai/o3"],
+        "credentials": [{"profile-id": "key", "provider": "openai", "kind": "api-key", "plan": "api"}],
+    }))
+    .expect("a valid chain");
+    let t0 = 1_795_240_800_000u64;
+    let failed = |start: u64| {
+        route_policy_host::types::Attempt {
+        model: "openai/gpt-5.5".into(),
+        credential: "key".into(),
+        request_url: "https://api.openai.com/v1/responses".into(),
+        started_ms: t0 + start,
+        ended_ms: t0 + start + 120,
+        outcome: route_policy_host::types::Outcome::HttpError(route_policy_host::types::HttpResponse {
+            status: 503,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: r#"{"error":{"message":"The engine is currently overloaded, please try again later","type":"server_error"}}"#.into(),
+        }),
+    }
+    };
+    let health = |route: &str, failures| route_policy_host::types::RouteHealth {
+        route: route.into(),
+        failures,
+        open_until_ms: None,
+        opened: 0,
+    };
+    Call::NextStep(route_policy_host::types::CallState {
+        chain,
+        streaming: true,
+        started_ms: t0,
+        now_ms: t0 + 1400,
+        attempts: vec![failed(0), failed(1200)],
+        health: vec![health("openai/gpt-5.5@key", 1), health("openai/o3@key", 1)],
+        jitter_seed: 7,
+    })
+}
+
+/// The four benchmarked operations, by name.
+pub fn inputs() -> [(&'static str, Call); 4] {
+    [
+        ("resolve-endpoint", resolve_input()),
+        ("filter-fallbacks", filter_input()),
+        ("classify-error", classify_input()),
+        ("next-step", next_step_input()),
+    ]
 }
 
 /// One operation's medians.
@@ -145,8 +192,35 @@ pub struct Figures {
     pub swap_ms: f64,
     /// The component's size.
     pub component_bytes: usize,
-    /// Calls per second from 2 threads with warm instances, the three operations in turn.
+    /// Calls per second from 2 threads with warm instances, the operations in turn.
     pub throughput_per_s: f64,
+    /// The executor against a direct request to the same loopback upstream.
+    pub executor: ExecutorFigures,
+}
+
+/// Latency percentiles of one kind of call, µs.
+#[derive(Debug, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+}
+
+/// A call through the executor against the same request sent directly, to a healthy loopback
+/// upstream: what the policy's loop adds to a model call.
+#[derive(Debug, Serialize)]
+pub struct ExecutorFigures {
+    /// Calls of each kind measured.
+    pub calls: usize,
+    /// A whole (non-streamed) answer, sent directly.
+    pub direct: Percentiles,
+    /// The same through the executor (two `next-step`s, the guard, the credential).
+    pub executor: Percentiles,
+    /// A streamed answer (62 events), sent directly and read to its end.
+    pub direct_streaming: Percentiles,
+    /// The same through the executor, which reads and checks every event.
+    pub executor_streaming: Percentiles,
 }
 
 /// The median per-iteration time of `f`, over `samples` batches sized to take about `batch`.
@@ -218,6 +292,7 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
 
     let throughput_per_s =
         throughput(&policy, if quick { Duration::from_millis(1500) } else { Duration::from_secs(5) });
+    let executor = executor_figures(std::sync::Arc::new(policy), if quick { 200 } else { 1000 })?;
     Ok(Figures {
         ops,
         instantiate_us,
@@ -226,7 +301,73 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
         swap_ms,
         component_bytes: bytes.len(),
         throughput_per_s,
+        executor,
     })
+}
+
+/// The executor's added latency: `calls` sequential calls of each kind to a healthy model of
+/// an in-process fake upstream, through the executor and sent directly with the same client
+/// stack (reqwest), whole and streamed.
+pub fn executor_figures(policy: std::sync::Arc<Policy>, calls: usize) -> Result<ExecutorFigures, String> {
+    use route_policy_executor::{Executor, HttpTransport, ModelCall, Secret, StaticCredentials};
+    use route_policy_fake_upstream::FakeUpstream;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let fake = FakeUpstream::start(1.0).await.map_err(|e| e.to_string())?;
+        let secrets = StaticCredentials::new().with("fake-key", Secret::new("sk-bench"));
+        let executor = Executor::new(policy, HttpTransport::new(), std::sync::Arc::new(secrets));
+        let chain: FallbackRequest = serde_json::from_value(serde_json::json!({
+            "capability": "chat", "primary": "fake/ok/gpt-4o",
+            "credentials": [{"profile-id": "fake-key", "provider": "fake", "kind": "api-key", "plan": "api"}],
+            "providers": [{"id": "fake", "base-url": format!("{}/v1", fake.origin())}],
+        }))
+        .map_err(|e| e.to_string())?;
+        let url = format!("{}/v1/chat/completions", fake.origin());
+        let client = reqwest::Client::new();
+        let mut figures = Vec::new();
+        for stream in [false, true] {
+            let body =
+                serde_json::json!({"messages": [{"role": "user", "content": "Count to sixty."}], "stream": stream});
+            let call = ModelCall { chain: chain.clone(), body: body.clone() };
+            let mut direct_body = body.clone();
+            direct_body["model"] = "ok/gpt-4o".into();
+            let direct_body = direct_body.to_string();
+            let mut direct = Vec::with_capacity(calls);
+            let mut through = Vec::with_capacity(calls);
+            for i in 0..calls + 20 {
+                let started = Instant::now();
+                let response = client
+                    .post(&url)
+                    .bearer_auth("sk-bench")
+                    .header("content-type", "application/json")
+                    .body(direct_body.clone())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+                std::hint::black_box(bytes);
+                let direct_us = started.elapsed().as_secs_f64() * 1e6;
+                let started = Instant::now();
+                let result = executor.run(&call).await;
+                let through_us = started.elapsed().as_secs_f64() * 1e6;
+                result.result.map_err(|f| format!("the executor did not serve: {f:?}"))?;
+                if i >= 20 {
+                    direct.push(direct_us);
+                    through.push(through_us);
+                }
+            }
+            figures.push((percentiles(direct), percentiles(through)));
+        }
+        let [(direct, executor), (direct_streaming, executor_streaming)]: [(Percentiles, Percentiles); 2] =
+            figures.try_into().map_err(|_| "two kinds measured".to_owned())?;
+        Ok(ExecutorFigures { calls, direct, executor, direct_streaming, executor_streaming })
+    })
+}
+
+fn percentiles(mut samples: Vec<f64>) -> Percentiles {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Percentiles { p50_us: at(0.5), p99_us: at(0.99) }
 }
 
 /// The native answer to `call`, checked by `guard` the way a policy's answers are.
@@ -245,6 +386,10 @@ pub fn guarded(guard: &Guard, call: &Call) -> Result<Answer, String> {
         (Call::ClassifyError(failure), Answer::Verdict(mut verdict)) => {
             guard.check_verdict(failure, &mut verdict);
             Ok(Answer::Verdict(verdict))
+        }
+        (Call::NextStep(call), Answer::Next(Ok(mut next))) => {
+            guard.check_next(call, &mut next).map_err(refused)?;
+            Ok(Answer::Next(Ok(next)))
         }
         (_, other) => Ok(other),
     }

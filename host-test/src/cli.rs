@@ -48,7 +48,8 @@ pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 pub enum Command {
     /// Read JSON Lines requests on stdin; write one JSON answer per line, in order.
     Eval,
-    /// Tell the seed stories through the real component: the naive route, then the policy's.
+    /// Tell the seed stories over real HTTP to an in-process fake upstream: what a naive host
+    /// got, then the call driven by the policy, attempt by attempt.
     Demo,
     /// Resolve one endpoint request (JSON as an argument, or on stdin).
     Resolve(OneShot),
@@ -130,7 +131,7 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
     let engine = cli.engine.engine()?;
     match cli.command {
         Command::Eval => eval::run(&cli.engine.policy(&engine)?),
-        Command::Demo => demo::run(&cli.engine.policy(&engine)?),
+        Command::Demo => demo::run(std::sync::Arc::new(cli.engine.policy(&engine)?)),
         Command::Resolve(one) => oneshot::run(&cli.engine.policy(&engine)?, "resolve-endpoint", one),
         Command::Filter(one) => oneshot::run(&cli.engine.policy(&engine)?, "filter-fallbacks", one),
         Command::Classify(one) => oneshot::run(&cli.engine.policy(&engine)?, "classify-error", one),

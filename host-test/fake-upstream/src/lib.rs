@@ -121,6 +121,9 @@ impl FakeUpstream {
         let server = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
+                // Each event goes out as it is written, as a real provider's stream does (and no
+                // Nagle delay skews the benchmarks that use this fake).
+                let _ = stream.set_nodelay(true);
                 let state = Arc::clone(&serving);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));

@@ -31,5 +31,20 @@ pub fn run(engine: &Engine, json: bool) -> CliResult<ExitCode> {
     println!("verified swap      {:.2} ms", figures.swap_ms);
     println!("component          {} bytes", figures.component_bytes);
     println!("throughput         {:.0} calls/s (2 threads, warm)", figures.throughput_per_s);
+    let e = &figures.executor;
+    println!("executor, {} calls each to a loopback upstream, p50 / p99 µs:", e.calls);
+    for (kind, direct, through) in
+        [("whole", &e.direct, &e.executor), ("streamed", &e.direct_streaming, &e.executor_streaming)]
+    {
+        println!(
+            "  {kind:<9} direct {:>7.0} / {:>7.0}   executor {:>7.0} / {:>7.0}   added {:>6.0} / {:>6.0}",
+            direct.p50_us,
+            direct.p99_us,
+            through.p50_us,
+            through.p99_us,
+            through.p50_us - direct.p50_us,
+            through.p99_us - direct.p99_us
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

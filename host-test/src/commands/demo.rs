@@ -1,32 +1,58 @@
-//! `route-policy demo`: the three seed stories, told through the real component. Each shows
-//! what a naive host did, then what the policy decides and why (rule ids, notes).
+//! `route-policy demo`: the seed stories over real HTTP. A fake OpenAI/ChatGPT upstream starts
+//! in-process on 127.0.0.1 and stands in for chatgpt.com and api.openai.com (the guard checks
+//! the real URLs; only where the bytes go changes). Each story first sends what a naive host
+//! sent, and shows the upstream's answer as the bug reports describe it; then runs the same
+//! call through the executor, driven by the policy's `next-step`, and shows every attempt and
+//! the notice the user gets.
 
 use crate::cli::CliResult;
-use crate::commands::oneshot::readable;
-use route_policy_host::Router;
-use route_policy_host::types::{
-    Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderConfig, ProviderFailure,
-};
-use route_policy_host::wire::{Answer, Call};
+use route_policy_executor::{CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Secret, StaticCredentials};
+use route_policy_fake_upstream::FakeUpstream;
+use route_policy_host::types::{FallbackRequest, Outcome};
+use route_policy_host::{Policy, Router};
+use serde_json::{Value, json};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-/// Tells the stories; fails if the policy's answers are not the ones the stories need.
-pub fn run(router: &dyn Router) -> CliResult<ExitCode> {
-    let info = router.policy_info().map_err(|e| e.to_string())?;
+/// The sign-in of a ChatGPT Plus account, and an API key, as the fake reads them.
+const SIGNIN: &str = "eyJhbGciOiJub25lIn0.eyJwbGFuIjoicGx1cyJ9.plus";
+const KEY: &str = "sk-demo-key-0000";
+
+/// The demo's waits run at a tenth of their length (a 1 s backoff takes 100 ms).
+const SCALE: f64 = 0.1;
+
+/// Tells the stories; fails if one does not end as the policy intends.
+pub fn run(policy: Arc<Policy>) -> CliResult<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(stories(policy))
+}
+
+async fn stories(policy: Arc<Policy>) -> CliResult<ExitCode> {
+    let info = policy.policy_info()?;
+    let fake = FakeUpstream::start(SCALE).await?;
     println!(
-        "route-policy demo: policy revision {} (contract {}, rules {})\n",
+        "route-policy demo: policy revision {} (contract {}, rules {}), over HTTP to a fake upstream at {}\n",
         info.revision,
         info.contract,
-        &info.rules_digest[..12]
+        &info.rules_digest[..12],
+        fake.origin()
     );
+    let transport = HttpTransport::new()
+        .route("https://chatgpt.com", &fake.origin())?
+        .route("https://api.openai.com", &fake.origin())?;
+    let secrets = StaticCredentials::new().with("codex", Secret::new(SIGNIN)).with("fake-key", Secret::new(KEY));
+    let executor = Executor::new(policy, transport, Arc::new(secrets)).with_clock(Clock::scaled(SCALE));
+    let demo = Demo { fake, executor, naive: reqwest::Client::new() };
+
     let mut ok = true;
-    ok &= legacy_base_url(router)?;
-    ok &= oauth_on_platform(router)?;
-    ok &= plan_gated_model(router)?;
+    ok &= demo.legacy_base_url().await?;
+    ok &= demo.signin_on_platform().await?;
+    ok &= demo.plan_gated_model().await?;
+    ok &= demo.failover().await?;
     println!(
         "{}",
         if ok {
-            "All three stories ended as the policy intends."
+            "All four stories ended as the policy intends."
         } else {
             "A story did not end as intended (see above)."
         }
@@ -34,162 +60,152 @@ pub fn run(router: &dyn Router) -> CliResult<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn codex_oauth(plan: Plan) -> Credential {
-    Credential {
-        profile_id: "openai-codex:me@example.com".into(),
-        provider: "openai-codex".into(),
-        kind: CredentialKind::Oauth,
-        plan,
+struct Demo {
+    fake: FakeUpstream,
+    executor: Executor<HttpTransport>,
+    naive: reqwest::Client,
+}
+
+impl Demo {
+    /// What a naive host sends: the URL it built, the secret it holds, no policy.
+    async fn naive(&self, url: &str, secret: &str, model: &str) -> CliResult<()> {
+        let real = url.replacen("https://chatgpt.com", &self.fake.origin(), 1).replacen(
+            "https://api.openai.com",
+            &self.fake.origin(),
+            1,
+        );
+        let response = self
+            .naive
+            .post(real)
+            .bearer_auth(secret)
+            .header("content-type", "application/json")
+            .body(json!({"model": model, "input": "Count to sixty.", "stream": false}).to_string())
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        let said = body.chars().take(110).collect::<String>().replace('\n', " ");
+        println!("  naive host: POST {url} as {model}\n    -> {status}: {said}");
+        Ok(())
+    }
+
+    async fn call(&self, chain: Value) -> CliResult<CallResult> {
+        let chain: FallbackRequest = serde_json::from_value(chain)?;
+        let result =
+            self.executor.run(&ModelCall { chain, body: json!({"input": "Count to sixty.", "stream": true}) }).await;
+        println!("  with the policy:");
+        for (i, attempt) in result.receipt.attempts.iter().enumerate() {
+            let wait = if attempt.delay_ms > 0 { format!(" after {} ms", attempt.delay_ms) } else { String::new() };
+            println!(
+                "    attempt {}: {} -> {}{wait}: {}",
+                i + 1,
+                attempt.model,
+                attempt.request_url,
+                outcome(&attempt.outcome)
+            );
+        }
+        match &result.result {
+            Ok(served) => {
+                println!("    served by {} (upstream model {})", served.candidate.model, served.upstream_model);
+                if let Some(notice) = &served.notice {
+                    println!("    notice to the user: {notice}");
+                }
+            }
+            Err(failed) => println!("    failed: {}", describe(failed)),
+        }
+        Ok(result)
+    }
+
+    async fn legacy_base_url(&self) -> CliResult<bool> {
+        heading("A legacy base URL", "seed 004, openclaw#71460");
+        println!("  config: openai-codex base-url = https://chatgpt.com/backend-api; a ChatGPT sign-in only");
+        self.naive("https://chatgpt.com/backend-api/responses", SIGNIN, "gpt-5.5").await?;
+        let result = self
+            .call(json!({"capability": "chat", "primary": "openai-codex/gpt-5.5", "credentials": [signin()],
+                         "providers": [{"id": "openai-codex", "base-url": "https://chatgpt.com/backend-api"}]}))
+            .await?;
+        let good = served(&result)
+            && self.fake.log().iter().any(|l| l.path == "/backend-api/codex/responses" && l.answer == "200");
+        Ok(end(good, "the legacy base was canonicalized to .../backend-api/codex: no HTML 403, no silent fallback"))
+    }
+
+    async fn signin_on_platform(&self) -> CliResult<bool> {
+        heading("A sign-in sent to the platform API", "seed 000");
+        println!("  config: no API key, a ChatGPT Plus sign-in; the host's default route is api.openai.com");
+        self.naive("https://api.openai.com/v1/responses", SIGNIN, "gpt-5.5").await?;
+        let before = self.fake.log().iter().filter(|l| l.path.starts_with("/v1/")).count();
+        let result =
+            self.call(json!({"capability": "chat", "primary": "openai/gpt-5.5", "credentials": [signin()]})).await?;
+        let platform = self.fake.log().iter().filter(|l| l.path.starts_with("/v1/")).count() - before;
+        Ok(end(served(&result) && platform == 0, "the sign-in went to the Codex route and never to api.openai.com"))
+    }
+
+    async fn plan_gated_model(&self) -> CliResult<bool> {
+        heading("A plan-gated model in the fallback chain", "seed 000");
+        println!("  chain: openai-codex/gpt-5.5-pro, then openai-codex/gpt-5.5; a ChatGPT Plus sign-in");
+        self.naive("https://chatgpt.com/backend-api/codex/responses", SIGNIN, "gpt-5.5-pro").await?;
+        let before = self.fake.requests_for("gpt-5.5-pro").len();
+        let result = self
+            .call(json!({"capability": "chat", "primary": "openai-codex/gpt-5.5-pro", "fallbacks": ["openai-codex/gpt-5.5"], "credentials": [signin()]}))
+            .await?;
+        let sent = self.fake.requests_for("gpt-5.5-pro").len() - before;
+        let told = result.result.as_ref().is_ok_and(|s| s.fallback && s.notice.is_some());
+        Ok(end(
+            served(&result) && sent == 0 && told,
+            "gpt-5.5-pro stayed off the wire, and the user is told gpt-5.5 answered",
+        ))
+    }
+
+    async fn failover(&self) -> CliResult<bool> {
+        heading("A provider that is down", "the live loop");
+        println!(
+            "  chain: fake/unavailable/gpt-4o (503 every time), then fake/ok/gpt-4.1; waits at {SCALE} of their length"
+        );
+        let result = self
+            .call(json!({"capability": "chat", "primary": "fake/unavailable/gpt-4o", "fallbacks": ["fake/ok/gpt-4.1"],
+                         "credentials": [{"profile-id": "fake-key", "provider": "fake", "kind": "api-key", "plan": "api"}],
+                         "providers": [{"id": "fake", "base-url": format!("{}/v1", self.fake.origin()), "api": "openai-responses"}]}))
+            .await?;
+        let tries = self.fake.requests_for("unavailable/gpt-4o").len();
+        let told = result.result.as_ref().is_ok_and(|s| s.fallback && s.notice.is_some());
+        Ok(end(
+            served(&result) && tries == 3 && told,
+            "three attempts with backoff, then the fallback, and the user is told",
+        ))
     }
 }
 
-fn ask(router: &dyn Router, call: Call) -> Result<Answer, String> {
-    let answer = router.call(&call).map_err(|e| e.to_string())?;
-    print!("{}", readable(&answer));
-    Ok(answer)
+fn signin() -> Value {
+    json!({"profile-id": "codex", "provider": "openai-codex", "kind": "oauth", "plan": "plus"})
 }
 
 fn heading(title: &str, seed: &str) {
     println!("== {title}  [{seed}]");
 }
 
-fn outcome(good: bool, what: &str) -> bool {
+fn end(good: bool, what: &str) -> bool {
     println!("  => {} {what}\n", if good { "ok:" } else { "NOT AS INTENDED:" });
     good
 }
 
-fn legacy_base_url(router: &dyn Router) -> Result<bool, String> {
-    heading("A legacy base URL", "seed 004, openclaw#71460");
-    let legacy = "https://chatgpt.com/backend-api";
-    println!("Config: openai-codex base-url = {legacy}; only a Codex sign-in; image_generate with openai/gpt-image-2.");
-    println!("Naive host: builds {legacy} + /responses = {legacy}/responses,");
-    println!("            gets an HTML 403, and silently serves an image from another provider.\n");
-
-    println!("Policy, classify-error on that HTML 403:");
-    let failure = ProviderFailure {
-        status: Some(403),
-        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
-        body: "<html> <head><title>403 Forbidden</title></head> ... </html>".into(),
-        request_url: Some(format!("{legacy}/responses")),
-        credential_kind: Some(CredentialKind::Oauth),
-        ..ProviderFailure::default()
-    };
-    let verdict = ask(router, Call::ClassifyError(failure))?;
-    let mismatch = matches!(&verdict, Answer::Verdict(v) if v.reason.as_str() == "endpoint-mismatch" && v.action.as_str() == "re-resolve-endpoint");
-
-    println!("\nPolicy, resolve-endpoint for the same request:");
-    let request = EndpointRequest {
-        model: "openai/gpt-image-2".into(),
-        capability: Capability::ImageGenerate,
-        providers: vec![ProviderConfig {
-            id: "openai-codex".into(),
-            base_url: Some(legacy.into()),
-            ..Default::default()
-        }],
-        credentials: vec![codex_oauth(Plan::Plus)],
-        env_base_url: None,
-    };
-    let endpoint = ask(router, Call::ResolveEndpoint(request))?;
-    let canonical = matches!(&endpoint, Answer::Endpoint(Ok(e)) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
-    Ok(outcome(
-        mismatch && canonical,
-        "the image path now uses the canonical Codex URL, and an HTML 403 is never read as an auth failure",
-    ))
+fn served(result: &CallResult) -> bool {
+    result.result.is_ok()
 }
 
-fn oauth_on_platform(router: &dyn Router) -> Result<bool, String> {
-    heading("An OAuth token sent to the platform API", "seed 000, OpenClaw 2026.5.7");
-    println!("Naive host: sends the Codex sign-in to https://api.openai.com/v1/responses and gets:");
-    let body = r#"{"error":{"message":"You have insufficient permissions for this operation. Missing scopes: api.responses.write. Check that you have the correct role in your organization (Reader, Writer, Owner) and project (Member, Owner), and if you're using a ChatGPT subscription, verify that the model supports this action.","type":"invalid_request_error","param":null,"code":null}}"#;
-    println!("            401 \"Missing scopes: api.responses.write\"\n");
-
-    println!("Policy, classify-error on that 401:");
-    let failure = ProviderFailure {
-        status: Some(401),
-        body: body.into(),
-        request_url: Some("https://api.openai.com/v1/responses".into()),
-        credential_kind: Some(CredentialKind::Oauth),
-        plan: Some(Plan::Plus),
-        ..ProviderFailure::default()
-    };
-    let verdict = ask(router, Call::ClassifyError(failure))?;
-    let reroute = matches!(&verdict, Answer::Verdict(v) if v.action.as_str() == "re-resolve-endpoint");
-
-    println!("\nPolicy, resolve-endpoint with only the sign-in:");
-    let request = EndpointRequest {
-        model: "openai/gpt-image-2".into(),
-        capability: Capability::ImageGenerate,
-        providers: vec![],
-        credentials: vec![codex_oauth(Plan::Plus)],
-        env_base_url: None,
-    };
-    let endpoint = ask(router, Call::ResolveEndpoint(request.clone()))?;
-    let codex = matches!(&endpoint, Answer::Endpoint(Ok(e)) if e.transport.as_str() == "codex-responses" && e.tool.as_deref() == Some("image_generation"));
-
-    println!("\nPolicy, when a config points the sign-in at the platform API:");
-    let mut misconfigured = request;
-    misconfigured.providers = vec![ProviderConfig {
-        id: "openai-codex".into(),
-        base_url: Some("https://api.openai.com/v1".into()),
-        ..Default::default()
-    }];
-    let refused = ask(router, Call::ResolveEndpoint(misconfigured))?;
-    let clear = matches!(&refused, Answer::Endpoint(Err(e)) if e.code.as_str() == "invalid-base-url");
-    Ok(outcome(
-        reroute && codex && clear,
-        "an OAuth token is never paired with api.openai.com; images go through the Codex image_generation tool",
-    ))
+fn describe(failed: &Failed) -> String {
+    match failed {
+        Failed::Policy(failure) => format!("{} ({})", failure.message, failure.verdict.rule),
+        Failed::Host { code, message } => format!("{code}: {message}"),
+    }
 }
 
-fn plan_gated_model(router: &dyn Router) -> Result<bool, String> {
-    heading("A plan-gated model in the fallback chain", "seed 000");
-    let chain = ["openai-codex/gpt-5.5-pro", "openai-codex/gpt-5.5"];
-    println!("Config: primary openai-codex/gpt-5.5, fallbacks {chain:?}, a ChatGPT Plus sign-in.");
-    println!(
-        "Naive host: keeps gpt-5.5-pro and gets \"The 'gpt-5.5-pro' model is not supported when using Codex with a ChatGPT account.\"\n"
-    );
-
-    println!("Policy, filter-fallbacks:");
-    let mut request = FallbackRequest {
-        capability: Capability::Chat,
-        primary: "openai-codex/gpt-5.5".into(),
-        fallbacks: chain.iter().map(|s| (*s).into()).collect(),
-        explicit_override: None,
-        credentials: vec![codex_oauth(Plan::Plus)],
-        rejections: vec![],
-        max_candidates: None,
-        providers: vec![],
-        env_base_url: None,
-    };
-    let plan = ask(router, Call::FilterFallbacks(request.clone()))?;
-    let gated =
-        matches!(&plan, Answer::Plan(Ok(p)) if p.candidates.len() == 1 && p.candidates[0].model == "openai/gpt-5.5");
-
-    println!("\nA model the rules do not know yet: the backend rejects it, the policy learns it.");
-    println!("Policy, classify-error on the backend's 400:");
-    let failure = ProviderFailure {
-        status: Some(400),
-        body: r#"{"detail":"The 'gpt-5.6-preview' model is not supported when using Codex with a ChatGPT account."}"#
-            .into(),
-        request_url: Some("https://chatgpt.com/backend-api/codex/responses".into()),
-        credential_kind: Some(CredentialKind::Oauth),
-        plan: Some(Plan::Plus),
-        ..ProviderFailure::default()
-    };
-    let verdict = ask(router, Call::ClassifyError(failure))?;
-    let remember = match &verdict {
-        Answer::Verdict(v) => v.remember.clone(),
-        _ => None,
-    };
-
-    println!("\nPolicy, filter-fallbacks with that rejection remembered:");
-    request.primary = "openai/gpt-5.6-preview".into();
-    request.fallbacks = vec!["openai/gpt-5.5".into()];
-    request.rejections = remember.iter().cloned().collect();
-    let learned = ask(router, Call::FilterFallbacks(request))?;
-    let dropped = matches!(&learned, Answer::Plan(Ok(p)) if p.dropped.first().is_some_and(|d| d.reason.as_str() == "learned-rejection"));
-    Ok(outcome(
-        gated && remember.is_some() && dropped,
-        "the chain keeps only what the account can use, and says why for the rest",
-    ))
+fn outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Success(Some(usage)) => format!("200, the whole answer ({} tokens out)", usage.output_tokens),
+        Outcome::Success(None) => "200, the whole answer".to_owned(),
+        Outcome::HttpError(r) => format!("{} {}", r.status, r.body.chars().take(80).collect::<String>()),
+        Outcome::Network(n) => format!("{} ({})", n.kind, n.detail),
+        Outcome::Timeout(kind) => format!("the {kind} timeout fired"),
+        Outcome::StreamFault(f) => format!("stream {} after {} events", f.kind, f.events),
+    }
 }

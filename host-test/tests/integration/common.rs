@@ -130,3 +130,46 @@ pub fn codex_oauth() -> route_policy_host::types::Credential {
         plan: Plan::Plus,
     }
 }
+
+/// A variant of the built-in policy whose rule data `edit` changed (revision `revision`),
+/// compiled once per name into its own target directory: what an operator ships as a rule fix.
+pub fn policy_variant(name: &str, revision: &str, edit: impl Fn(&str, String) -> String) -> Vec<u8> {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rules = std::env::temp_dir().join(format!("route-policy-rules-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&rules);
+    std::fs::create_dir_all(&rules).unwrap();
+    for entry in std::fs::read_dir(workspace.join("guest/rules")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if file == "policy.toml" {
+            let start = text.find("revision = ").expect("a revision");
+            let end = start + text[start..].find('\n').unwrap();
+            text.replace_range(start..end, &format!("revision = {revision:?}"));
+        }
+        std::fs::write(rules.join(&file), edit(&file, text)).unwrap();
+    }
+    let target_dir =
+        PathBuf::from(route_policy_host::COMPONENT_TARGET_DIR).with_file_name(format!("guest-wasm-{name}"));
+    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    build.current_dir(&workspace).args([
+        "build",
+        "--locked",
+        "-p",
+        "route-policy-guest",
+        "--target",
+        "wasm32-wasip2",
+        "--profile",
+        "guest",
+        "--target-dir",
+    ]);
+    build.arg(&target_dir).env("ROUTE_POLICY_RULES_DIR", &rules);
+    for scrub in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "LLVM_PROFILE_FILE"]
+    {
+        build.env_remove(scrub);
+    }
+    let output = build.output().expect("cargo runs");
+    let _ = std::fs::remove_dir_all(&rules);
+    assert!(output.status.success(), "building the variant failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    std::fs::read(target_dir.join("wasm32-wasip2/guest/route_policy_guest.wasm")).unwrap()
+}

@@ -435,3 +435,75 @@ fn the_guard_stops_a_hostile_policys_send_before_any_secret_leaves() {
         assert!(b.fake.log().is_empty(), "nothing reached the host it named: {:?}", b.fake.log());
     });
 }
+
+/// Rule data decides the loop's conduct, and a verified hot swap changes it between two calls
+/// with no host change: the variant's attempt cap is 1, so a 503 moves on at once.
+#[test]
+fn a_hot_swap_between_two_calls_changes_the_loops_conduct() {
+    use route_policy_host::{Canary, Engine, PolicyHost, ReloadOptions, Trust};
+    let variant = crate::common::policy_variant("one-attempt", "2026.11.26.1", |file, text| {
+        if file != "errors.toml" {
+            return text;
+        }
+        let cap = text.find("[retry.attempt-cap]").expect("the attempt cap");
+        let value = cap + text[cap..].find("value = 3").expect("its value");
+        let mut text = text;
+        text.replace_range(value..value + "value = 3".len(), "value = 1");
+        text
+    });
+    let dir = crate::common::temp_dir("loop-swap");
+    let serving = dir.join("policy.wasm");
+    std::fs::write(&serving, route_policy_host::BUILTIN).unwrap();
+    let options = ReloadOptions { trust: Trust::none(), canary: Canary::builtin(), allow_rollback: false };
+    let host = Arc::new(PolicyHost::open(Engine::builder().build().unwrap(), &serving, options).unwrap());
+    runtime().block_on(async {
+        let b = bench().await;
+        let secrets = StaticCredentials::new().with("fake-key", Secret::new(KEY));
+        let executor =
+            Executor::new(host.clone(), HttpTransport::new(), Arc::new(secrets)).with_clock(Clock::scaled(SCALE));
+        let call = |chain| ModelCall { chain, body: json!({"messages": [{"role": "user", "content": "hi"}]}) };
+        let before = executor.run(&call(b.chain("fake/unavailable/gpt-4o", &["fake/ok/gpt-4.1"]))).await;
+        assert_eq!(served_by(&before), "fake/ok/gpt-4.1");
+        assert_eq!(b.requests("unavailable/gpt-4o").len(), 3, "the built-in policy tries three times");
+
+        std::fs::write(dir.join("next.wasm"), &variant).unwrap();
+        let swapped = host.reload(&dir.join("next.wasm")).expect("the variant passes every check");
+        assert_eq!(swapped.id().revision, "2026.11.26.1");
+
+        let after = executor.run(&call(b.chain("fake/unavailable/gpt-4.1-mini", &["fake/ok/gpt-4.1"]))).await;
+        assert_eq!(served_by(&after), "fake/ok/gpt-4.1");
+        assert_eq!(b.requests("unavailable/gpt-4.1-mini").len(), 1, "the swapped policy moves on at once");
+        assert_eq!(after.receipt.policy, "2026.11.26.1");
+    });
+}
+
+/// Every call leaves a receipt in the decision log: requested and effective model, the route,
+/// the credential's profile (never its secret), every attempt, the policy's revision.
+#[test]
+fn every_call_leaves_a_receipt_without_its_secret() {
+    use route_policy_host::DecisionLog;
+    let dir = crate::common::temp_dir("receipts");
+    let log_path = dir.join("decisions.jsonl");
+    runtime().block_on(async {
+        let b = bench().await;
+        let secrets = StaticCredentials::new().with("fake-key", Secret::new(KEY));
+        let log = Arc::new(DecisionLog::open(&log_path).unwrap());
+        let executor = Executor::new(POLICY.clone(), HttpTransport::new(), Arc::new(secrets))
+            .with_clock(Clock::scaled(SCALE))
+            .with_log(log);
+        let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+        executor.run(&ModelCall { chain: b.chain("fake/unavailable/gpt-4o", &["fake/ok/gpt-4.1"]), body }).await;
+    });
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!text.contains(KEY), "the secret never reaches the log");
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["op"], "call");
+    let receipt = &line["receipt"];
+    assert_eq!(receipt["requested"], "fake/unavailable/gpt-4o");
+    assert_eq!(receipt["effective"], "fake/ok/gpt-4.1");
+    assert_eq!(receipt["fallback"], true);
+    assert!(receipt["notice"].as_str().is_some_and(|n| n.contains("instead of")));
+    assert_eq!(receipt["attempts"].as_array().unwrap().len(), 4);
+    assert_eq!(receipt["attempts"][0]["credential"], "fake-key");
+    assert_eq!(receipt["policy"], POLICY.id().revision.as_str());
+}
