@@ -5,6 +5,11 @@
 //! `cargo bench -p route-policy --bench executor`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The baseline request of `route-policy bench`, shared with the CLI.
+#[allow(dead_code)]
+#[path = "../src/bench.rs"]
+mod bench;
 use route_policy_executor::{Executor, HttpTransport, ModelCall, Secret, StaticCredentials};
 use route_policy_fake_upstream::FakeUpstream;
 use route_policy_host::{Engine, Policy};
@@ -34,15 +39,7 @@ fn executor(c: &mut Criterion) {
         group.bench_function("direct", |b| {
             b.iter(|| {
                 runtime.block_on(async {
-                    let response = client
-                        .post(&url)
-                        .bearer_auth("sk-bench")
-                        .header("content-type", "application/json")
-                        .body(direct_body.clone())
-                        .send()
-                        .await
-                        .expect("sent");
-                    std::hint::black_box(response.bytes().await.expect("read"))
+                    std::hint::black_box(bench::direct_call(&client, &url, &direct_body).await.expect("answered"))
                 })
             })
         });

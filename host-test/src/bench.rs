@@ -336,16 +336,7 @@ pub fn executor_figures(policy: std::sync::Arc<Policy>, calls: usize) -> Result<
             let mut through = Vec::with_capacity(calls);
             for i in 0..calls + 20 {
                 let started = Instant::now();
-                let response = client
-                    .post(&url)
-                    .bearer_auth("sk-bench")
-                    .header("content-type", "application/json")
-                    .body(direct_body.clone())
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-                std::hint::black_box(bytes);
+                std::hint::black_box(direct_call(&client, &url, &direct_body).await?);
                 let direct_us = started.elapsed().as_secs_f64() * 1e6;
                 let started = Instant::now();
                 let result = executor.run(&call).await;
@@ -362,6 +353,20 @@ pub fn executor_figures(policy: std::sync::Arc<Policy>, calls: usize) -> Result<
             figures.try_into().map_err(|_| "two kinds measured".to_owned())?;
         Ok(ExecutorFigures { calls, direct, executor, direct_streaming, executor_streaming })
     })
+}
+
+/// The baseline of the executor's figures: the request sent straight to the upstream, its
+/// answer read to the end.
+pub async fn direct_call(client: &reqwest::Client, url: &str, body: &str) -> Result<bytes::Bytes, String> {
+    let response = client
+        .post(url)
+        .bearer_auth("sk-bench")
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    response.bytes().await.map_err(|e| e.to_string())
 }
 
 fn percentiles(mut samples: Vec<f64>) -> Percentiles {
