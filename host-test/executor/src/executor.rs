@@ -353,7 +353,7 @@ impl<T: Transport> Executor<T> {
         Ok(Outgoing {
             url: endpoint.request_url.clone(),
             headers,
-            body: request_body(&call.body, &endpoint.upstream_model, api, streaming),
+            body: request_body(&call.body, endpoint, api, streaming),
             streaming,
             api,
             deadlines: Deadlines {
@@ -367,12 +367,27 @@ impl<T: Transport> Executor<T> {
     }
 }
 
-/// The caller's body for one attempt: the upstream model named as configured, and a streamed
-/// Chat Completions request asking for its usage.
-fn request_body(body: &Value, upstream_model: &str, api: Api, streaming: bool) -> Bytes {
+/// The caller's body for one attempt: the upstream model named as configured; the tool the
+/// endpoint names offered and chosen (images over the Codex route are made by the
+/// `image_generation` tool of a Responses model, the image model named in the tool); and a
+/// streamed Chat Completions request asking for its usage.
+fn request_body(body: &Value, endpoint: &route_policy_contract::types::Endpoint, api: Api, streaming: bool) -> Bytes {
     let mut body = body.clone();
     if let Some(object) = body.as_object_mut() {
-        object.insert("model".to_owned(), Value::from(upstream_model));
+        object.insert("model".to_owned(), Value::from(endpoint.upstream_model.as_str()));
+        if let Some(tool) = &endpoint.tool {
+            let mut spec = json!({ "type": tool });
+            if let Some(model) = &endpoint.tool_model {
+                spec["model"] = Value::from(model.as_str());
+            }
+            let tools = object.entry("tools").or_insert_with(|| json!([]));
+            if let Some(tools) = tools.as_array_mut()
+                && !tools.iter().any(|t| t.get("type").and_then(Value::as_str) == Some(tool))
+            {
+                tools.push(spec);
+            }
+            object.insert("tool_choice".to_owned(), json!({ "type": tool }));
+        }
         if streaming && api == Api::ChatCompletions {
             let options = object.entry("stream_options").or_insert_with(|| json!({}));
             if let Some(options) = options.as_object_mut() {

@@ -29,7 +29,9 @@
 //! path) answers an HTML 403; a bearer that is not an API key (`sk-…`) on `/v1/*` answers 401
 //! `Missing scopes: api.responses.write`; a `*-pro` model on `/backend-api/codex/responses` for a
 //! sign-in of a Plus account answers the 400 "The 'X' model is not supported when using Codex
-//! with a ChatGPT account.", and so does any model named by [`FakeUpstream::reject_for_account`].
+//! with a ChatGPT account.", and so does any model named by [`FakeUpstream::reject_for_account`];
+//! a Codex request that chooses the `image_generation` tool without offering it answers the 400
+//! "Tool choice 'image_generation' not found in 'tools' parameter."
 //!
 //! Every wait scales by [`FakeUpstream::start`]'s `scale`, so a 20 s stall takes a fraction of
 //! a second in a test.
@@ -174,6 +176,8 @@ struct Asked {
     prefill: bool,
     include_usage: bool,
     responses: bool,
+    /// The request chose the `image_generation` tool without offering it.
+    missing_image_tool: bool,
 }
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
@@ -203,7 +207,14 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         .and_then(|m| m.last())
         .and_then(|m| m.get("role"))
         .and_then(Value::as_str);
+    let chose_image_tool = json.pointer("/tool_choice/type").and_then(Value::as_str) == Some("image_generation")
+        || json.get("tool_choice").and_then(Value::as_str) == Some("image_generation");
+    let offers_image_tool = json
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| tools.iter().any(|t| t.get("type").and_then(Value::as_str) == Some("image_generation")));
     let asked = Asked {
+        missing_image_tool: chose_image_tool && !offers_image_tool,
         responses: path.ends_with("/responses"),
         path,
         model,
@@ -266,6 +277,11 @@ fn respond(state: &Arc<State>, asked: &Asked, count: u32) -> (String, Option<Res
     {
         let detail = format!("The '{}' model is not supported when using Codex with a ChatGPT account.", asked.bare);
         return ("400 not for account".into(), Some(json_reply(StatusCode::BAD_REQUEST, json!({ "detail": detail }))));
+    }
+    if codex && asked.missing_image_tool {
+        let body =
+            error_json("Tool choice 'image_generation' not found in 'tools' parameter.", "invalid_request_error", None);
+        return ("400 tool not found".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)));
     }
     let healthy = || ("200".to_owned(), Some(answer(asked, scale, Plan::Whole)));
     match asked.fault.as_str() {

@@ -418,6 +418,35 @@ fn a_backend_rejection_the_rules_did_not_know_is_learned_and_not_tried_again() {
 }
 
 #[test]
+fn seed_000_an_image_over_the_codex_route_offers_the_image_tool() {
+    runtime().block_on(async {
+        let b = bench().await;
+        let mut chain = signin_chain("openai/gpt-image-2", &[], json!([]));
+        chain.capability = route_policy_host::types::Capability::ImageGenerate;
+        let body = json!({"input": "A red square.", "tool_choice": {"type": "image_generation"}});
+        let result = b.executor.run(&ModelCall { chain, body }).await;
+        assert_eq!(served_by(&result), "openai/gpt-image-2");
+        let seen = b.requests("gpt-5.5");
+        assert_eq!(seen.len(), 1, "the image is made by gpt-5.5's image tool: {:?}", b.fake.log());
+        assert_eq!((seen[0].path.as_str(), seen[0].answer.as_str()), ("/backend-api/codex/responses", "200"));
+        // Without the tool offered (a naive host), the backend says so, and the policy moves on.
+        let naive = reqwest::Client::new()
+            .post(format!("{}/backend-api/codex/responses", b.fake.origin()))
+            .bearer_auth(SIGNIN)
+            .header("content-type", "application/json")
+            .body(
+                json!({"model": "gpt-5.5", "input": "A red square.", "tool_choice": {"type": "image_generation"}})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(naive.status(), 400);
+        assert!(naive.text().await.unwrap().contains("Tool choice 'image_generation' not found"));
+    });
+}
+
+#[test]
 fn the_guard_stops_a_hostile_policys_send_before_any_secret_leaves() {
     use crate::common::FIXTURES;
     use route_policy_host::Policy;
