@@ -76,6 +76,14 @@ pub enum Command {
         #[arg(long)]
         inputs: bool,
     },
+    /// Serve the fake OpenAI/ChatGPT upstream of the tests on 127.0.0.1 (for hosts in other
+    /// languages): prints its origin, serves until stdin closes.
+    #[command(hide = true)]
+    FakeUpstream {
+        /// Run its waits at this fraction of their length.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
     Keygen {
         /// The key pair's name (path without extension).
@@ -115,8 +123,9 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line. `Err` is a message for stderr (exit code 2).
 pub fn run(cli: Cli) -> CliResult<ExitCode> {
-    // The signing commands need no engine.
+    // The signing commands and the fake upstream need no engine.
     match &cli.command {
+        Command::FakeUpstream { scale } => return commands::fake_upstream::run(*scale),
         Command::Keygen { name } => {
             let (secret, public) = route_policy_host::keygen(name)?;
             println!("wrote {} (secret, keep it private) and {}", secret.display(), public.display());
@@ -145,7 +154,7 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { json, .. } => commands::bench::run(&engine, json),
-        Command::Keygen { .. } | Command::Sign { .. } => unreachable!("answered above"),
+        Command::Keygen { .. } | Command::Sign { .. } | Command::FakeUpstream { .. } => unreachable!("answered above"),
     }
 }
 

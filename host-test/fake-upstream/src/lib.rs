@@ -63,9 +63,11 @@ const FOREVER: Duration = Duration::from_secs(600);
 type Body = BoxBody<Bytes, Infallible>;
 
 /// One request the fake saw.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Logged {
     /// When it arrived, since the fake started.
+    #[serde(serialize_with = "millis")]
     pub at: Duration,
     /// The path.
     pub path: String,
@@ -81,6 +83,10 @@ pub struct Logged {
     pub include_usage: bool,
     /// What the fake did: a status, `reset`, `silent`, `cut`, `stall`, …
     pub answer: String,
+}
+
+fn millis<S: serde::Serializer>(at: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(at.as_secs_f64() * 1000.0)
 }
 
 /// A running fake upstream.
@@ -182,6 +188,9 @@ struct Asked {
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
     let path = request.uri().path().to_owned();
+    if let Some(control) = path.strip_prefix("/__fake/") {
+        return Ok(control_request(&state, control, request).await);
+    }
     let bearer = request
         .headers()
         .get("authorization")
@@ -251,6 +260,30 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         Some(response) => Ok(response),
         // No response at all: hyper closes the connection (a reset before any byte).
         None => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset on purpose")),
+    }
+}
+
+/// The fake's own controls, for tests in other languages: `GET /__fake/log` (the log, as JSON),
+/// `POST /__fake/reject-for-account` with `{"model": …}` ([`FakeUpstream::reject_for_account`]).
+/// They are not logged.
+async fn control_request(state: &Arc<State>, control: &str, request: Request<Incoming>) -> Response<Body> {
+    match control {
+        "log" => {
+            let log = state.log.lock().expect("not poisoned").clone();
+            json_reply(StatusCode::OK, serde_json::to_value(log).unwrap_or(Value::Null))
+        }
+        "reject-for-account" => {
+            let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            match json.get("model").and_then(Value::as_str) {
+                Some(model) => {
+                    state.not_for_account.lock().expect("not poisoned").push(model.to_owned());
+                    json_reply(StatusCode::OK, json!({"rejected": model}))
+                }
+                None => json_reply(StatusCode::BAD_REQUEST, json!({"error": "send {\"model\": …}"})),
+            }
+        }
+        _ => json_reply(StatusCode::NOT_FOUND, json!({"error": "unknown control"})),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod check;
 pub mod demo;
 pub mod eval;
+pub mod fake_upstream;
 pub mod inspect;
 pub mod oneshot;
 pub mod serve;
