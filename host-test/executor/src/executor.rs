@@ -41,6 +41,16 @@ impl ModelCall {
     }
 }
 
+/// Whose answer a streamed call is passing on: the candidate of the attempt under way, and
+/// whether it is not the caller's first choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Serving {
+    /// The candidate.
+    pub candidate: Candidate,
+    /// Whether it is a fallback.
+    pub fallback: bool,
+}
+
 /// A call that was served.
 #[derive(Clone, Debug)]
 pub struct Served {
@@ -61,8 +71,19 @@ pub struct Served {
 pub enum Failed {
     /// The policy finished the call as failed: its verdict and the user's sentence.
     Policy(Box<CallFailure>),
+    /// A streamed answer failed after some of it reached the caller: nothing may take its
+    /// place, and the caller must be told it is incomplete.
+    Interrupted {
+        /// The model whose answer was cut.
+        model: String,
+        /// What happened to it.
+        outcome: Outcome,
+        /// The sentence for the caller.
+        message: String,
+    },
     /// The host stopped the call: the policy could not answer, or answered unsafely, or a
-    /// credential's secret is missing. A code of the contract's host errors, and a sentence.
+    /// credential's secret is missing, or the caller went away. A code of the contract's host
+    /// errors (or `client-disconnected`), and a sentence.
     Host {
         /// `guard-refused`, `policy-trap`, `deadline-exceeded`, `missing-credential`, …
         code: String,
@@ -76,7 +97,7 @@ impl Failed {
     pub fn message(&self) -> &str {
         match self {
             Failed::Policy(failure) => &failure.message,
-            Failed::Host { message, .. } => message,
+            Failed::Interrupted { message, .. } | Failed::Host { message, .. } => message,
         }
     }
 }
@@ -127,6 +148,8 @@ pub struct Receipt {
     pub policy: String,
     /// The rules that decided each step, in order.
     pub rules: Vec<String>,
+    /// How long each `next-step` took, in µs (the sandbox, the guard).
+    pub step_micros: Vec<u64>,
 }
 
 /// The result of a call, and its receipt.
@@ -192,8 +215,34 @@ impl<T: Transport> Executor<T> {
         &self.clock
     }
 
-    /// Runs one call to its end.
+    /// Runs one call to its end; a streamed answer is held until it is complete, so that a
+    /// fault mid-stream can still fail over without the caller seeing partial text.
     pub async fn run(&self, call: &ModelCall) -> CallResult {
+        self.run_with(call, None).await
+    }
+
+    /// Runs one call, passing a streamed answer's events to `sink` as they arrive (each event
+    /// read and checked first). Until the first event is passed on, the loop runs as in
+    /// [`Executor::run`]; after it, a fault ends the call as [`Failed::Interrupted`], since
+    /// nothing may take the place of an answer the caller has begun to read. A closed sink
+    /// (the caller went away) drops the upstream request and ends the call.
+    ///
+    /// Before each attempt, `serving` says which candidate it goes to and whether that is a
+    /// fallback, so that a caller whose first bytes arrive knows whose answer they are.
+    pub async fn run_streaming(
+        &self,
+        call: &ModelCall,
+        sink: tokio::sync::mpsc::Sender<Bytes>,
+        serving: tokio::sync::watch::Sender<Option<Serving>>,
+    ) -> CallResult {
+        self.run_with(call, Some((sink, serving))).await
+    }
+
+    async fn run_with(
+        &self,
+        call: &ModelCall,
+        sink: Option<(tokio::sync::mpsc::Sender<Bytes>, tokio::sync::watch::Sender<Option<Serving>>)>,
+    ) -> CallResult {
         let streaming = call.streaming();
         let started_ms = self.clock.now_ms();
         let jitter_seed = seed();
@@ -210,10 +259,14 @@ impl<T: Transport> Executor<T> {
             usage: None,
             policy,
             rules: Vec::new(),
+            step_micros: Vec::new(),
         };
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut last_answer: Option<Answer> = None;
         let mut last_upstream = String::new();
+        // A streamed answer cut after the caller began reading it: the policy is asked once
+        // more, so that its health learns of the fault, but its next step is not taken.
+        let mut interrupted: Option<Failed> = None;
         let result = loop {
             let state = CallState {
                 chain: call.chain.clone(),
@@ -224,13 +277,19 @@ impl<T: Transport> Executor<T> {
                 health: self.health.snapshot(),
                 jitter_seed,
             };
-            let next = match self.router.next_step(&state) {
+            let asked = std::time::Instant::now();
+            let answered = self.router.next_step(&state);
+            receipt.step_micros.push(asked.elapsed().as_micros() as u64);
+            let next = match answered {
                 Ok(next) => next,
                 Err(error) => break Err(Failed::Host { code: error.code().to_owned(), message: error.to_string() }),
             };
             self.health.store(&next.health);
             receipt.learned.extend(next.learned.iter().cloned());
             receipt.rules.extend(next.rules.iter().cloned());
+            if let Some(failed) = interrupted.take() {
+                break Err(failed);
+            }
             let send = match next.step {
                 Step::Finish(Finished::Served(served)) => match last_answer.take() {
                     Some(answer) => {
@@ -262,10 +321,16 @@ impl<T: Transport> Executor<T> {
                     ),
                 });
             }
-            let outgoing = match self.outgoing(call, &send, streaming) {
+            let mut outgoing = match self.outgoing(call, &send, streaming) {
                 Ok(outgoing) => outgoing,
                 Err(failed) => break Err(failed),
             };
+            if let Some((bytes, serving)) = sink.as_ref().filter(|_| streaming) {
+                outgoing.sink = Some(bytes.clone());
+                let first = next.plan.candidates.first();
+                let fallback = first.is_none_or(|f| f != &send.candidate || f.requested != requested);
+                serving.send_replace(Some(Serving { candidate: send.candidate.clone(), fallback }));
+            }
             self.clock.sleep(send.delay_ms).await;
             let attempt_started = self.clock.now_ms();
             let sent = self.transport.send(outgoing).await;
@@ -287,6 +352,24 @@ impl<T: Transport> Executor<T> {
                 probe: send.probe,
                 outcome: attempt.outcome.clone(),
             });
+            let cut = !matches!(attempt.outcome, Outcome::Success(_)) && sent.forwarded;
+            if sent.abandoned {
+                break Err(Failed::Host {
+                    code: "client-disconnected".to_owned(),
+                    message: "the caller went away; the upstream request was dropped".to_owned(),
+                });
+            }
+            if cut {
+                let message = format!(
+                    "the answer from {} was cut off ({}); what arrived is incomplete",
+                    redact::short(&attempt.model),
+                    describe(&attempt.outcome)
+                );
+                let (model, outcome) = (attempt.model.clone(), attempt.outcome.clone());
+                attempts.push(attempt);
+                interrupted = Some(Failed::Interrupted { model, outcome, message });
+                continue;
+            }
             attempts.push(attempt);
             last_answer = sent.answer;
             last_upstream = send.endpoint.upstream_model.clone();
@@ -356,6 +439,7 @@ impl<T: Transport> Executor<T> {
             body: request_body(&call.body, endpoint, api, streaming),
             streaming,
             api,
+            sink: None,
             deadlines: Deadlines {
                 connect: scaled(t.connect_ms),
                 first_byte: scaled(t.first_byte_ms),
@@ -396,6 +480,17 @@ fn request_body(body: &Value, endpoint: &route_policy_contract::types::Endpoint,
         }
     }
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// An outcome in a few words, for a sentence.
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Success(_) => "it finished".to_owned(),
+        Outcome::HttpError(r) => format!("HTTP {}", r.status),
+        Outcome::Network(n) => format!("the connection failed: {}", n.kind),
+        Outcome::Timeout(kind) => format!("its {kind} timeout fired"),
+        Outcome::StreamFault(f) => format!("{} after {} events", f.kind, f.events),
+    }
 }
 
 /// Random bits for the policy's jitter.

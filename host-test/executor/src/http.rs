@@ -131,7 +131,7 @@ impl Transport for HttpTransport {
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let streaming = request.streaming || content_type.starts_with("text/event-stream");
         if streaming {
-            read_stream(response, request.api, status, content_type, started, d).await
+            read_stream(response, request.api, status, content_type, started, d, request.sink).await
         } else {
             read_whole(response, status, content_type, d, total_at).await
         }
@@ -211,10 +211,11 @@ async fn read_whole(
     // Chat Completions and Responses both put it at `usage`, in their own words.
     let usage = json.get("usage").and_then(sse::usage);
     let answer = Answer { status, content_type, body: body.freeze(), usage, events: 0 };
-    Sent { outcome: Outcome::Success(usage), answer: Some(answer) }
+    Sent { outcome: Outcome::Success(usage), answer: Some(answer), forwarded: false, abandoned: false }
 }
 
-/// A streamed answer, read event by event with the first-token, idle and total timeouts.
+/// A streamed answer, read event by event with the first-token, idle and total timeouts; with
+/// a sink, each chunk whose events all read well is passed on as it arrives.
 async fn read_stream(
     response: reqwest::Response,
     api: Api,
@@ -222,14 +223,19 @@ async fn read_stream(
     content_type: String,
     started: Instant,
     d: Deadlines,
+    sink: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
 ) -> Sent {
     let total_at = started + d.total;
     let first_token_at = (started + d.first_token).min(total_at);
     let mut reader = Reader::new(api);
     let mut body = BytesMut::new();
     let mut stream = response.bytes_stream();
-    let fault = |kind, reader: &Reader, detail: String| {
-        Sent::failed(Outcome::StreamFault(StreamFault { kind, events: reader.events, detail }))
+    let mut forwarded = false;
+    let fault = |kind, reader: &Reader, detail: String, forwarded: bool| Sent {
+        outcome: Outcome::StreamFault(StreamFault { kind, events: reader.events, detail }),
+        answer: None,
+        forwarded,
+        abandoned: false,
     };
     loop {
         // After the answer finished, only a short wait for its trailing usage chunk.
@@ -243,41 +249,54 @@ async fn read_stream(
         let next = tokio::time::timeout_at(wait, stream.next()).await;
         let chunk = match next {
             Err(_) if reader.finished => break,
-            Err(_) => return Sent::failed(Outcome::Timeout(kind)),
+            Err(_) => {
+                let mut sent = Sent::failed(Outcome::Timeout(kind));
+                sent.forwarded = forwarded;
+                return sent;
+            }
             Ok(None) if reader.finished && !reader.pending() => break,
             Ok(None) => {
                 let detail = format!("the stream ended after {} events without finishing", reader.events);
-                return fault(StreamFaultKind::Truncated, &reader, detail);
+                return fault(StreamFaultKind::Truncated, &reader, detail, forwarded);
             }
             Ok(Some(Err(_))) if reader.finished => break,
-            Ok(Some(Err(error))) => return fault(StreamFaultKind::Truncated, &reader, error.to_string()),
+            Ok(Some(Err(error))) => return fault(StreamFaultKind::Truncated, &reader, error.to_string(), forwarded),
             Ok(Some(Ok(chunk))) => chunk,
         };
         body.extend_from_slice(&chunk);
         if body.len() > MAX_BODY_BYTES {
             let detail = format!("the stream is larger than {MAX_BODY_BYTES} bytes");
-            return fault(StreamFaultKind::Truncated, &reader, detail);
+            return fault(StreamFaultKind::Truncated, &reader, detail, forwarded);
         }
+        let mut done = false;
         for event in reader.push(&chunk) {
             match event {
-                Event::Malformed(data) => return fault(StreamFaultKind::MalformedEvent, &reader, data),
-                Event::Error(data) => return fault(StreamFaultKind::ErrorEvent, &reader, data),
-                Event::Done => {
-                    let answer = Answer {
-                        status,
-                        content_type,
-                        body: body.freeze(),
-                        usage: reader.usage,
-                        events: reader.events,
-                    };
-                    return Sent { outcome: Outcome::Success(reader.usage), answer: Some(answer) };
-                }
+                Event::Malformed(data) => return fault(StreamFaultKind::MalformedEvent, &reader, data, forwarded),
+                Event::Error(data) => return fault(StreamFaultKind::ErrorEvent, &reader, data, forwarded),
+                Event::Done => done = true,
                 Event::Empty | Event::Content | Event::Finished => {}
             }
         }
+        // Every event of the chunk read well: pass on the complete ones, from the first
+        // content on. Comments and keep-alives before it commit nothing, so a stream that
+        // never starts can still fail over unseen.
+        let complete = if reader.content || done { reader.take_complete() } else { bytes::Bytes::new() };
+        if let Some(sink) = sink.as_ref().filter(|_| !complete.is_empty()) {
+            if sink.send(complete).await.is_err() {
+                // The caller went away: the upstream request is dropped with this future.
+                let mut sent =
+                    fault(StreamFaultKind::Truncated, &reader, "the caller disconnected".to_owned(), forwarded);
+                sent.abandoned = true;
+                return sent;
+            }
+            forwarded = true;
+        }
+        if done {
+            break;
+        }
     }
     let answer = Answer { status, content_type, body: body.freeze(), usage: reader.usage, events: reader.events };
-    Sent { outcome: Outcome::Success(reader.usage), answer: Some(answer) }
+    Sent { outcome: Outcome::Success(reader.usage), answer: Some(answer), forwarded, abandoned: false }
 }
 
 /// A connection failure, named by its kind.

@@ -40,7 +40,7 @@ mod transport;
 
 pub use clock::Clock;
 pub use credentials::{Credentials, Secret, StaticCredentials};
-pub use executor::{AttemptRecord, CallResult, Executor, Failed, ModelCall, Receipt, Served};
+pub use executor::{AttemptRecord, CallResult, Executor, Failed, ModelCall, Receipt, Served, Serving};
 pub use health::HealthStore;
 pub use http::{ERROR_BODY_BYTES, HttpTransport, RouteError};
 pub use transport::{Answer, Api, Deadlines, Outgoing, Sent, Transport};

@@ -33,6 +33,8 @@ pub enum Event {
 pub struct Reader {
     api: Api,
     buffer: Vec<u8>,
+    /// The bytes of the events completed since [`Reader::take_complete`] last took them.
+    complete: Vec<u8>,
     /// Events read so far.
     pub events: u32,
     /// Whether content arrived.
@@ -49,7 +51,15 @@ const DETAIL_BYTES: usize = 4096;
 impl Reader {
     /// A reader for `api`'s stream.
     pub fn new(api: Api) -> Reader {
-        Reader { api, buffer: Vec::new(), events: 0, content: false, finished: false, usage: None }
+        Reader {
+            api,
+            buffer: Vec::new(),
+            complete: Vec::new(),
+            events: 0,
+            content: false,
+            finished: false,
+            usage: None,
+        }
     }
 
     /// Takes a chunk of the stream; returns the events it completed, in order.
@@ -57,12 +67,19 @@ impl Reader {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
         while let Some((end, gap)) = event_end(&self.buffer) {
-            let block: Vec<u8> = self.buffer.drain(..end + gap).take(end).collect();
-            if let Some(event) = self.read(&block) {
+            let whole: Vec<u8> = self.buffer.drain(..end + gap).collect();
+            if let Some(event) = self.read(&whole[..end]) {
                 events.push(event);
             }
+            self.complete.extend_from_slice(&whole);
         }
         events
+    }
+
+    /// The bytes of every event completed since the last call, as they arrived: what may be
+    /// passed on to a caller once the events read well.
+    pub fn take_complete(&mut self) -> bytes::Bytes {
+        bytes::Bytes::from(std::mem::take(&mut self.complete))
     }
 
     /// Whether bytes of an unfinished event are waiting (a stream cut inside an event).

@@ -61,6 +61,10 @@ pub struct Outgoing {
     pub api: Api,
     /// Its timeouts.
     pub deadlines: Deadlines,
+    /// Where a streamed answer's bytes go as they arrive (the caller's own stream), if they
+    /// are not held until the answer is complete. Bytes are forwarded only event by event,
+    /// after each event was read: a broken event is never passed on.
+    pub sink: Option<tokio::sync::mpsc::Sender<Bytes>>,
 }
 
 /// A complete answer.
@@ -85,12 +89,17 @@ pub struct Sent {
     pub outcome: Outcome,
     /// The answer, for a success.
     pub answer: Option<Answer>,
+    /// Whether any of its bytes reached the caller through the sink (then nothing else may
+    /// take its place).
+    pub forwarded: bool,
+    /// Whether the caller went away (its sink closed): the attempt was abandoned.
+    pub abandoned: bool,
 }
 
 impl Sent {
-    /// An attempt that failed this way.
+    /// An attempt that failed this way before any byte was forwarded.
     pub fn failed(outcome: Outcome) -> Sent {
-        Sent { outcome, answer: None }
+        Sent { outcome, answer: None, forwarded: false, abandoned: false }
     }
 }
 

@@ -104,6 +104,8 @@ struct State {
     seen: Mutex<HashMap<String, u32>>,
     /// Models the Codex route rejects for a ChatGPT account, beyond `*-pro` for Plus.
     not_for_account: Mutex<Vec<String>>,
+    /// Streams whose reader went away before they ended.
+    abandoned: std::sync::atomic::AtomicU32,
 }
 
 impl Drop for FakeUpstream {
@@ -124,6 +126,7 @@ impl FakeUpstream {
             log: Mutex::new(Vec::new()),
             seen: Mutex::new(HashMap::new()),
             not_for_account: Mutex::new(Vec::new()),
+            abandoned: std::sync::atomic::AtomicU32::new(0),
         });
         let serving = Arc::clone(&state);
         let server = tokio::spawn(async move {
@@ -164,6 +167,11 @@ impl FakeUpstream {
         self.state.not_for_account.lock().expect("not poisoned").push(model.to_owned());
     }
 
+    /// How many streams it was writing when their reader went away (the caller hung up).
+    pub fn abandoned(&self) -> u32 {
+        self.state.abandoned.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The scale its waits run at.
     pub fn scale(&self) -> f64 {
         self.state.scale
@@ -184,6 +192,8 @@ struct Asked {
     responses: bool,
     /// The request chose the `image_generation` tool without offering it.
     missing_image_tool: bool,
+    /// A top-level field OpenAI does not know (a gateway's own, left in by mistake).
+    unrecognized: Option<String>,
 }
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
@@ -224,6 +234,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         .is_some_and(|tools| tools.iter().any(|t| t.get("type").and_then(Value::as_str) == Some("image_generation")));
     let asked = Asked {
         missing_image_tool: chose_image_tool && !offers_image_tool,
+        unrecognized: ["fallbacks", "route_policy"].iter().find(|f| json.get(**f).is_some()).map(|f| (*f).to_owned()),
         responses: path.ends_with("/responses"),
         path,
         model,
@@ -289,7 +300,6 @@ async fn control_request(state: &Arc<State>, control: &str, request: Request<Inc
 
 /// What to answer, and its name in the log.
 fn respond(state: &Arc<State>, asked: &Asked, count: u32) -> (String, Option<Response<Body>>) {
-    let scale = state.scale;
     // The seeds' behaviours, by path and credential, before any fault.
     if asked.path.ends_with("/backend-api/responses") {
         let page = "<html><head><title>Just a moment...</title></head><body>403 Forbidden</body></html>";
@@ -311,12 +321,17 @@ fn respond(state: &Arc<State>, asked: &Asked, count: u32) -> (String, Option<Res
         let detail = format!("The '{}' model is not supported when using Codex with a ChatGPT account.", asked.bare);
         return ("400 not for account".into(), Some(json_reply(StatusCode::BAD_REQUEST, json!({ "detail": detail }))));
     }
+    if let Some(field) = &asked.unrecognized {
+        let body =
+            error_json(&format!("Unrecognized request argument supplied: {field}"), "invalid_request_error", None);
+        return ("400 unrecognized".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)));
+    }
     if codex && asked.missing_image_tool {
         let body =
             error_json("Tool choice 'image_generation' not found in 'tools' parameter.", "invalid_request_error", None);
         return ("400 tool not found".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)));
     }
-    let healthy = || ("200".to_owned(), Some(answer(asked, scale, Plan::Whole)));
+    let healthy = || ("200".to_owned(), Some(answer(asked, state, Plan::Whole)));
     match asked.fault.as_str() {
         "" | "ok" => healthy(),
         "retry-after-once" if count == 1 => {
@@ -350,11 +365,11 @@ fn respond(state: &Arc<State>, asked: &Asked, count: u32) -> (String, Option<Res
             "silent".into(),
             Some(json_reply(StatusCode::GATEWAY_TIMEOUT, error_json("gave up", "server_error", None))),
         ),
-        "slow-first-token" => ("slow first token".into(), Some(answer(asked, scale, Plan::SlowFirst))),
-        "cut" if asked.stream => ("cut".into(), Some(answer(asked, scale, Plan::Cut))),
-        "stall" if asked.stream => ("stall".into(), Some(answer(asked, scale, Plan::Stall))),
-        "malformed" if asked.stream => ("malformed".into(), Some(answer(asked, scale, Plan::Malformed))),
-        "no-done" if asked.stream => ("no done".into(), Some(answer(asked, scale, Plan::NoDone))),
+        "slow-first-token" => ("slow first token".into(), Some(answer(asked, state, Plan::SlowFirst))),
+        "cut" if asked.stream => ("cut".into(), Some(answer(asked, state, Plan::Cut))),
+        "stall" if asked.stream => ("stall".into(), Some(answer(asked, state, Plan::Stall))),
+        "malformed" if asked.stream => ("malformed".into(), Some(answer(asked, state, Plan::Malformed))),
+        "no-done" if asked.stream => ("no done".into(), Some(answer(asked, state, Plan::NoDone))),
         "context" => {
             let body = error_json(
                 "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
@@ -415,7 +430,9 @@ enum Plan {
 }
 
 /// The answer, streamed or whole, played as `plan` says.
-fn answer(asked: &Asked, scale: f64, plan: Plan) -> Response<Body> {
+fn answer(asked: &Asked, state: &Arc<State>, plan: Plan) -> Response<Body> {
+    let scale = state.scale;
+    let gone = Arc::clone(state);
     let words: Vec<&str> = ANSWER.split(' ').collect();
     let usage_in = 17u64;
     let usage_out = words.len() as u64;
@@ -444,9 +461,17 @@ fn answer(asked: &Asked, scale: f64, plan: Plan) -> Response<Body> {
     let (bare, responses, include_usage) = (asked.bare.clone(), asked.responses, asked.include_usage);
     tokio::spawn(async move {
         let event = |data: String| Bytes::from(format!("data: {data}\n\n"));
+        // A send that fails means the reader went away (the caller dropped the request).
         let send = |b: Bytes| {
             let sender = sender.clone();
-            async move { sender.send(b).await.is_ok() }
+            let gone = Arc::clone(&gone);
+            async move {
+                let sent = sender.send(b).await.is_ok();
+                if !sent {
+                    gone.abandoned.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                sent
+            }
         };
         if !send(Bytes::from_static(b": connected\n\n")).await {
             return;
@@ -459,7 +484,12 @@ fn answer(asked: &Asked, scale: f64, plan: Plan) -> Response<Body> {
                 return; // the connection closes mid-answer
             }
             if plan == Plan::Stall && i == 10 {
-                tokio::time::sleep(FOREVER.mul_f64(scale)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(FOREVER.mul_f64(scale)) => {}
+                    _ = sender.closed() => {
+                        gone.abandoned.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
                 return;
             }
             if plan == Plan::Malformed

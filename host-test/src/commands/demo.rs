@@ -195,6 +195,7 @@ fn served(result: &CallResult) -> bool {
 fn describe(failed: &Failed) -> String {
     match failed {
         Failed::Policy(failure) => format!("{} ({})", failure.message, failure.verdict.rule),
+        Failed::Interrupted { message, .. } => message.clone(),
         Failed::Host { code, message } => format!("{code}: {message}"),
     }
 }
