@@ -84,6 +84,15 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// Serve an OpenAI-compatible gateway whose every call runs the policy's failover loop.
+    Gateway {
+        /// The gateway's configuration (TOML; see the README).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Listen here instead of the configuration's address.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
     Keygen {
         /// The key pair's name (path without extension).
@@ -147,6 +156,7 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
         Command::Inspect => commands::inspect::run(&cli.engine, &engine),
         Command::Serve(args) => serve::run(engine, cli.engine.component, args),
+        Command::Gateway { config, listen } => commands::gateway::run(engine, cli.engine.component, &config, listen),
         Command::Bench { inputs: true, .. } => {
             for (op, call) in crate::bench::inputs() {
                 println!("{}", serde_json::json!({"op": op, "input": call.input()}));

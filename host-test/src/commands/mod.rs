@@ -5,6 +5,7 @@ pub mod check;
 pub mod demo;
 pub mod eval;
 pub mod fake_upstream;
+pub mod gateway;
 pub mod inspect;
 pub mod oneshot;
 pub mod serve;

@@ -1,0 +1,283 @@
+//! The gateway's configuration file (TOML): where it listens, which policy it serves, the
+//! providers and credentials it may use, and the models clients may ask for with their
+//! fallback chains.
+//!
+//! Secrets are never written in the file: each credential names an environment variable
+//! (`secret-env`) or a file (`secret-file`) that the gateway reads at start. The policy sees
+//! only the credentials' descriptions.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"          # the default; plain http, so keep it on loopback
+//! decision-log = "decisions.jsonl"   # optional: one receipt per call
+//! hold-streams = false               # hold a streamed answer until it is complete
+//!
+//! [policy]                           # optional: the built-in policy by default
+//! component = "policy.wasm"
+//! watch = true                       # hot-swap it when the file changes (verified)
+//! pin-sha256 = "…"                   # or trusted-keys = ["ops.pub"]
+//!
+//! [[providers]]                      # OpenAI-compatible servers, and base URLs of OpenAI's own
+//! id = "acme"
+//! base-url = "https://llm.acme.example/v1"
+//!
+//! [[credentials]]
+//! profile-id = "openai-key"
+//! provider = "openai"
+//! kind = "api-key"
+//! plan = "api"
+//! secret-env = "OPENAI_API_KEY"
+//!
+//! [[models]]                         # what clients ask for, and the chain that serves it
+//! name = "smart"
+//! primary = "openai/gpt-5.5"
+//! fallbacks = ["openai/gpt-4.1", "acme/llama-3.3-70b"]
+//! ```
+
+use route_policy_host::types::{Credential, CredentialKind, Plan, ProviderConfig};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen; `127.0.0.1:8080` by default.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Append one receipt per call (and one line per policy decision) to this file.
+    #[serde(default)]
+    pub decision_log: Option<PathBuf>,
+    /// Hold every streamed answer until it is complete (a request may also ask, with the
+    /// header `x-route-policy-hold: true`). Off by default: events pass on as they arrive.
+    #[serde(default)]
+    pub hold_streams: bool,
+    /// The policy to serve.
+    #[serde(default)]
+    pub policy: PolicySource,
+    /// Provider configs: the contract's `provider-config`, as the policy sees them.
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
+    /// Credentials: their description, and where their secret is.
+    #[serde(default)]
+    pub credentials: Vec<CredentialEntry>,
+    /// The models clients may ask for.
+    #[serde(default)]
+    pub models: Vec<ModelEntry>,
+    /// The environment variable holding the key clients must present
+    /// (`Authorization: Bearer …`). Required when `listen` is not a loopback address.
+    #[serde(default)]
+    pub client_key_env: Option<String>,
+    /// Send a provider's origin to a loopback server instead: for tests and local mirrors.
+    #[serde(default)]
+    pub routes: Vec<RouteEntry>,
+}
+
+/// A provider origin sent to a loopback server.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RouteEntry {
+    /// The origin the policy names, `https://api.openai.com`.
+    pub from: String,
+    /// The loopback origin that serves it, `http://127.0.0.1:PORT`.
+    pub to: String,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// Which policy to serve, and how to trust its updates.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PolicySource {
+    /// The component; the built-in policy when absent.
+    pub component: Option<PathBuf>,
+    /// Reload it when the file changes, after every check.
+    #[serde(default)]
+    pub watch: bool,
+    /// Load only a component with this sha256.
+    pub pin_sha256: Option<String>,
+    /// Require `FILE.sig` by one of these ed25519 public keys.
+    #[serde(default)]
+    pub trusted_keys: Vec<PathBuf>,
+    /// Let a lower revision replace the serving one.
+    #[serde(default)]
+    pub allow_rollback: bool,
+}
+
+/// A credential: what the policy sees, and where the gateway finds the secret.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CredentialEntry {
+    /// Its id, as the policy names it.
+    pub profile_id: String,
+    /// The provider it signs in to.
+    pub provider: String,
+    /// `api-key`, `oauth`, …
+    pub kind: CredentialKind,
+    /// The account's plan; `api` by default.
+    #[serde(default = "api_plan")]
+    pub plan: Plan,
+    /// The environment variable that holds the secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// The file that holds the secret (its first line).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+fn api_plan() -> Plan {
+    Plan::Api
+}
+
+/// A model clients may ask for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ModelEntry {
+    /// The name in a request's `model`.
+    pub name: String,
+    /// The ref that serves it first.
+    pub primary: String,
+    /// The refs that may serve it next, in order.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file does not read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid configuration.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, where.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config =
+            Config::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
+        // Relative paths are the file's, not the working directory's.
+        let base = path.parent().unwrap_or(Path::new("."));
+        let anchor = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = config.decision_log.as_mut() {
+            anchor(p);
+        }
+        if let Some(p) = config.policy.component.as_mut() {
+            anchor(p);
+        }
+        config.policy.trusted_keys.iter_mut().for_each(anchor);
+        config.credentials.iter_mut().filter_map(|c| c.secret_file.as_mut()).for_each(anchor);
+        Ok(config)
+    }
+
+    /// Reads and checks a configuration's text; its relative paths stay as written.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// What serde cannot check.
+    fn check(&self) -> Result<(), String> {
+        if !self.listen.ip().is_loopback() && self.client_key_env.is_none() {
+            return Err(format!(
+                "listen = {} is reachable from other machines: set client-key-env so that clients must present a key",
+                self.listen
+            ));
+        }
+        for credential in &self.credentials {
+            if credential.secret_env.is_some() == credential.secret_file.is_some() {
+                return Err(format!(
+                    "credential `{}` names its secret with exactly one of secret-env and secret-file",
+                    credential.profile_id
+                ));
+            }
+        }
+        let mut names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("model `{}` is configured twice", twice[0]));
+        }
+        Ok(())
+    }
+
+    /// The credentials as the policy sees them.
+    pub fn described(&self) -> Vec<Credential> {
+        self.credentials
+            .iter()
+            .map(|c| Credential {
+                profile_id: c.profile_id.clone(),
+                provider: c.provider.clone(),
+                kind: c.kind,
+                plan: c.plan,
+            })
+            .collect()
+    }
+
+    /// The configured model named `name`.
+    pub fn model(&self, name: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// Every ref the configured models name (the metrics' model labels).
+    pub fn refs(&self) -> impl Iterator<Item = String> + '_ {
+        self.models.iter().flat_map(|m| std::iter::once(&m.primary).chain(&m.fallbacks)).cloned()
+    }
+
+    /// The key clients must present, read from `client-key-env`.
+    pub fn client_key(&self) -> Result<Option<String>, String> {
+        match &self.client_key_env {
+            None => Ok(None),
+            Some(var) => std::env::var(var)
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .map(Some)
+                .ok_or_else(|| format!("client-key-env names {var}, which is not set")),
+        }
+    }
+}
+
+impl CredentialEntry {
+    /// The secret, read from where the entry says; `None`, with why, when it is not there.
+    pub fn read_secret(&self) -> Result<String, String> {
+        if let Some(var) = &self.secret_env {
+            return std::env::var(var)
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().to_owned())
+                .ok_or_else(|| format!("the environment variable {var} is not set"));
+        }
+        if let Some(file) = &self.secret_file {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            return text
+                .lines()
+                .next()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{} is empty", file.display()));
+        }
+        Err("no secret-env or secret-file".to_owned())
+    }
+}

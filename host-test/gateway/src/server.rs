@@ -1,0 +1,618 @@
+//! The gateway's HTTP side: OpenAI-compatible endpoints whose every call runs the policy's
+//! failover loop through the executor, and the operator's `/metrics` and `/healthz`.
+//!
+//! A request names a configured model (or a `provider/model` ref); its chain is the configured
+//! one, or the request's own `"fallbacks"` (taken out of the body before it is forwarded and
+//! filtered by the policy like any chain). What answered is told in headers
+//! (`x-route-policy-model`, `x-route-policy-fallback`, `x-route-policy-policy`) and, in a
+//! JSON answer, a `route_policy` field with the policy's notice.
+//!
+//! Streams pass on event by event once an attempt's first event reads well; until then the
+//! loop may still fail over unseen. After it, a fault ends the stream with an in-band error
+//! event and no `[DONE]`, so no client takes a cut answer for a whole one. A client that goes
+//! away drops the upstream request with it.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use route_policy_executor::{
+    CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
+};
+use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome};
+use route_policy_host::{
+    DecisionLog, Engine, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
+};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// The largest request body the gateway reads (10 MiB); a larger one gets a 413.
+pub const MAX_REQUEST_BYTES: usize = 10 << 20;
+/// The most fallbacks a request may name.
+pub const MAX_REQUEST_FALLBACKS: usize = 16;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// A gateway that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Something the configuration names (a secret, a key, the policy, a route).
+    #[error("{0}")]
+    Start(String),
+}
+
+fn start<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> GatewayError + '_ {
+    move |e| GatewayError::Start(format!("{what}: {e}"))
+}
+
+/// A running gateway's state: its configuration, its policy (hot-swappable), the executor and
+/// the metrics.
+pub struct Gateway {
+    config: Config,
+    client_key: Option<String>,
+    host: Arc<PolicyHost>,
+    executor: Arc<Executor<HttpTransport>>,
+    metrics: Arc<Metrics>,
+    _watcher: Option<Watcher>,
+}
+
+impl Gateway {
+    /// Starts a gateway's state from its configuration: reads the secrets, loads and checks the
+    /// policy (and watches it, if asked), opens the decision log. `clock` scales the loop's
+    /// waits (tests); `Clock::default()` is real time.
+    pub fn start(config: Config, engine: Engine, clock: Clock) -> Result<Gateway, GatewayError> {
+        let client_key = config.client_key().map_err(GatewayError::Start)?;
+        let mut secrets = StaticCredentials::new();
+        for credential in &config.credentials {
+            let secret = credential.read_secret().map_err(start(&format!("credential `{}`", credential.profile_id)))?;
+            secrets = secrets.with(credential.profile_id.clone(), Secret::new(secret));
+        }
+        let mut transport = HttpTransport::new();
+        for route in &config.routes {
+            transport = transport.route(&route.from, &route.to).map_err(start("route"))?;
+        }
+        let source = &config.policy;
+        let mut trust = Trust::none();
+        if let Some(pin) = &source.pin_sha256 {
+            trust = trust.pin_sha256(pin).map_err(start("policy.pin-sha256"))?;
+        }
+        for key in &source.trusted_keys {
+            let key = read_public_key(key).map_err(start("policy.trusted-keys"))?;
+            trust = trust.trust_key(key).map_err(start("policy.trusted-keys"))?;
+        }
+        let options = ReloadOptions { trust, allow_rollback: source.allow_rollback, ..ReloadOptions::default() };
+        let host = match &source.component {
+            Some(path) => PolicyHost::open(engine, path, options),
+            None if options.trust.is_required() => {
+                return Err(GatewayError::Start(
+                    "policy.pin-sha256 and policy.trusted-keys need policy.component".into(),
+                ));
+            }
+            None => Policy::builtin(&engine).and_then(|policy| PolicyHost::new(engine, policy, options)),
+        }
+        .map_err(start("policy"))?;
+        let log = match &config.decision_log {
+            Some(path) => Some(Arc::new(DecisionLog::open(path).map_err(start("decision-log"))?)),
+            None => None,
+        };
+        let host = Arc::new(host);
+        let metrics = Arc::new(Metrics::new(config.refs()));
+        let id = host.current().id().clone();
+        metrics.activated(&id.revision, &id.sha256);
+        let watcher = match (source.watch, &source.component) {
+            (true, Some(path)) => {
+                let metrics = Arc::clone(&metrics);
+                let report = move |outcome: Result<Arc<Policy>, _>| match outcome {
+                    Ok(policy) => {
+                        eprintln!("activated {}", policy.id());
+                        metrics.activated(&policy.id().revision, &policy.id().sha256);
+                    }
+                    Err(error) => {
+                        eprintln!("rejected {error}; the previous policy keeps serving");
+                        metrics.refused();
+                    }
+                };
+                Some(host.watch(path.clone(), Duration::from_millis(100), report).map_err(start("policy.watch"))?)
+            }
+            (true, None) => return Err(GatewayError::Start("policy.watch needs policy.component".into())),
+            (false, _) => None,
+        };
+        // The executor asks the host, so a swap takes over at the next step of a call in
+        // flight: the loop's whole state is in the call, never in the policy.
+        let router: Arc<dyn Router + Send + Sync> = Arc::clone(&host) as _;
+        let mut executor = Executor::new(router, transport, Arc::new(secrets)).with_clock(clock);
+        if let Some(log) = log {
+            executor = executor.with_log(log);
+        }
+        Ok(Gateway { config, client_key, host, executor: Arc::new(executor), metrics, _watcher: watcher })
+    }
+
+    /// The serving policy.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.host.current()
+    }
+
+    /// Serves connections from `listener` until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                // Out of descriptors, or a connection reset before it was accepted: wait a
+                // moment rather than spin, and keep serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let gateway = Arc::clone(&self);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let gateway = Arc::clone(&gateway);
+                    async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        match (request.method(), path.as_str()) {
+            (&Method::GET, "/healthz") => {
+                json_response(StatusCode::OK, &json!({"status": "ok", "policy": self.policy().id().tag()}))
+            }
+            (&Method::GET, "/metrics") => {
+                self.refresh_circuits();
+                let mut response = Response::new(full(self.metrics.encode()));
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                );
+                response
+            }
+            (&Method::GET, "/v1/models") => match self.authorize(&request) {
+                Err(response) => *response,
+                Ok(()) => {
+                    let data: Vec<Value> = self
+                        .config
+                        .models
+                        .iter()
+                        .map(|m| json!({"id": m.name, "object": "model", "owned_by": "route-policy"}))
+                        .collect();
+                    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
+                }
+            },
+            (&Method::POST, "/v1/chat/completions") => self.complete(request, Api::Chat).await,
+            (&Method::POST, "/v1/responses") => self.complete(request, Api::Responses).await,
+            (_, "/v1/chat/completions" | "/v1/responses" | "/v1/models" | "/metrics" | "/healthz") => self.refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not served on {path}", request.method()),
+            ),
+            _ => self.refuse(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("nothing is served at {path}: POST /v1/chat/completions or /v1/responses"),
+            ),
+        }
+    }
+
+    fn authorize(&self, request: &Request<Incoming>) -> Result<(), Box<Response<Body>>> {
+        let Some(key) = &self.client_key else { return Ok(()) };
+        let presented = request
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if constant_time_eq(presented.as_bytes(), key.as_bytes()) {
+            Ok(())
+        } else {
+            self.metrics.rejected("unauthorized");
+            Err(Box::new(error_response(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "unauthorized",
+                "this gateway needs its client key: Authorization: Bearer …",
+            )))
+        }
+    }
+
+    fn refuse(&self, status: StatusCode, code: &str, message: String) -> Response<Body> {
+        self.metrics.rejected(code);
+        error_response(status, "invalid_request_error", code, &message)
+    }
+
+    /// A model call: read and check the request, then run the loop.
+    async fn complete(self: Arc<Self>, request: Request<Incoming>, api: Api) -> Response<Body> {
+        if let Err(response) = self.authorize(&request) {
+            return *response;
+        }
+        let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+            return self.too_large();
+        }
+        let hold = self.config.hold_streams
+            || request.headers().get("x-route-policy-hold").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+        let bytes = match Limited::new(request.into_body(), MAX_REQUEST_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => return self.too_large(),
+            Err(error) => {
+                return self.refuse(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    format!("the request body could not be read: {error}"),
+                );
+            }
+        };
+        let (call, requested) = match self.call(&bytes, api) {
+            Ok(call) => call,
+            Err(response) => return *response,
+        };
+        let tag = self.policy().id().tag();
+        if call.streaming() && !hold {
+            self.stream(call, requested, tag).await
+        } else {
+            let result = self.executor.run(&call).await;
+            self.account(&result);
+            self.whole(result, &requested, tag)
+        }
+    }
+
+    fn too_large(&self) -> Response<Body> {
+        let message = format!("the request body is larger than {MAX_REQUEST_BYTES} bytes");
+        self.metrics.rejected("too_large");
+        error_response(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "request_too_large", &message)
+    }
+
+    /// The model call a request body asks for, and the model it named; or the answer that
+    /// says what is wrong with it.
+    fn call(&self, bytes: &[u8], api: Api) -> Result<(ModelCall, String), Box<Response<Body>>> {
+        let bad = |code: &str, message: String| Err(Box::new(self.refuse(StatusCode::BAD_REQUEST, code, message)));
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => return bad("invalid_json", format!("the body is not UTF-8 (from byte {})", e.valid_up_to())),
+        };
+        let mut body: Value = match serde_json::from_str(text) {
+            Ok(body) => body,
+            Err(e) => return bad("invalid_json", format!("the body is not valid JSON: {e}")),
+        };
+        let Some(object) = body.as_object_mut() else {
+            return bad("invalid_request", "the body must be a JSON object".to_owned());
+        };
+        let model = match object.get("model") {
+            Some(Value::String(model)) if !model.is_empty() => model.clone(),
+            Some(_) => return bad("invalid_model", "`model` must be a non-empty string".to_owned()),
+            None => return bad("missing_model", "the body names no `model`".to_owned()),
+        };
+        if object.get("stream").is_some_and(|s| !s.is_boolean()) {
+            return bad("invalid_stream", "`stream` must be true or false".to_owned());
+        }
+        match api {
+            Api::Chat if !object.get("messages").is_some_and(Value::is_array) => {
+                return bad("missing_messages", "a chat completion needs `messages`, an array".to_owned());
+            }
+            Api::Responses if object.contains_key("messages") || !object.contains_key("input") => {
+                return bad("missing_input", "a response needs `input` (and no `messages`)".to_owned());
+            }
+            _ => {}
+        }
+        let asked_fallbacks = match object.remove("fallbacks") {
+            None => None,
+            Some(Value::Array(items)) if items.len() <= MAX_REQUEST_FALLBACKS => {
+                let refs: Option<Vec<String>> = items.iter().map(|i| i.as_str().map(str::to_owned)).collect();
+                match refs {
+                    Some(refs) => Some(refs),
+                    None => return bad("invalid_fallbacks", "`fallbacks` must be an array of model refs".to_owned()),
+                }
+            }
+            Some(Value::Array(_)) => {
+                return bad(
+                    "invalid_fallbacks",
+                    format!("`fallbacks` may name at most {MAX_REQUEST_FALLBACKS} models"),
+                );
+            }
+            Some(_) => return bad("invalid_fallbacks", "`fallbacks` must be an array of model refs".to_owned()),
+        };
+        let (primary, configured) = match self.config.model(&model) {
+            Some(entry) => (entry.primary.clone(), entry.fallbacks.clone()),
+            None if self.servable_ref(&model) => (model.clone(), Vec::new()),
+            None => {
+                return Err(Box::new(self.refuse(
+                    StatusCode::NOT_FOUND,
+                    "model_not_found",
+                    format!("this gateway serves no model `{model}`: GET /v1/models lists the ones it does"),
+                )));
+            }
+        };
+        let chain = FallbackRequest {
+            capability: Capability::Chat,
+            primary,
+            fallbacks: asked_fallbacks.unwrap_or(configured),
+            explicit_override: None,
+            credentials: self.config.described(),
+            rejections: Vec::new(),
+            max_candidates: None,
+            providers: self.config.providers.clone(),
+            env_base_url: None,
+        };
+        Ok((ModelCall { chain, body }, model))
+    }
+
+    /// Whether `model` is a `provider/model` ref for a provider the gateway holds a
+    /// credential for.
+    fn servable_ref(&self, model: &str) -> bool {
+        model.split_once('/').is_some_and(|(provider, name)| {
+            !name.is_empty() && self.config.credentials.iter().any(|c| c.provider == provider)
+        })
+    }
+
+    /// A call's answer, whole (a held stream is sent as it arrived, all at once).
+    fn whole(&self, result: CallResult, requested: &str, policy: Value) -> Response<Body> {
+        let served = match result.result {
+            Ok(served) => served,
+            Err(failed) => return failure_response(&failed, &result.receipt, policy),
+        };
+        let answer = served.answer;
+        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+        let json_body = answer.content_type.starts_with("application/json");
+        let body = match serde_json::from_slice::<Value>(&answer.body) {
+            Ok(Value::Object(mut object)) if json_body => {
+                object.insert(
+                    "route_policy".to_owned(),
+                    json!({
+                        "requested": requested,
+                        "model": served.candidate.model,
+                        "fallback": served.fallback,
+                        "notice": served.notice,
+                        "policy": policy,
+                    }),
+                );
+                Bytes::from(serde_json::to_vec(&object).unwrap_or_default())
+            }
+            _ => answer.body,
+        };
+        let mut response = Response::new(full(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&answer.content_type) {
+            headers.insert(CONTENT_TYPE, value);
+        }
+        tag_headers(headers, &served.candidate.model, served.fallback, &policy);
+        response
+    }
+
+    /// A streamed call: wait for the first event that may pass on (or the end of the loop),
+    /// then pass on the rest as it arrives.
+    async fn stream(self: Arc<Self>, call: ModelCall, requested: String, policy: Value) -> Response<Body> {
+        let (sink, mut events) = mpsc::channel::<Bytes>(16);
+        let (serving_tx, serving) = watch::channel(None);
+        let (done_tx, done) = oneshot::channel::<CallResult>();
+        let executor = Arc::clone(&self.executor);
+        let responses = call.body.get("messages").is_none();
+        let task = tokio::spawn(async move {
+            let result = executor.run_streaming(&call, sink, serving_tx).await;
+            let _ = done_tx.send(result);
+        });
+        // Dropped with the response body, or with this future if the client leaves first: the
+        // loop and its upstream request go with it.
+        let running = Running { task, metrics: Arc::clone(&self.metrics) };
+        let Some(first) = events.recv().await else {
+            // Nothing passed on: the loop ended before any event could (a failure, or an
+            // answer that was not a stream). Answer it whole.
+            let Ok(result) = done.await else {
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "route_policy_error",
+                    "host-error",
+                    "the call ended without a result",
+                );
+            };
+            drop(running);
+            self.account(&result);
+            return self.whole(result, &requested, policy);
+        };
+        let now = serving.borrow().clone();
+        let mut prefix = String::new();
+        let mut response_headers = hyper::HeaderMap::new();
+        if let Some(now) = &now {
+            if now.fallback {
+                // An SSE comment, which clients ignore, for whoever reads the raw stream.
+                prefix = format!(
+                    ": route-policy: {} answers for {}\n\n",
+                    printable(&now.candidate.model),
+                    printable(&requested)
+                );
+            }
+            tag_headers(&mut response_headers, &now.candidate.model, now.fallback, &policy);
+        }
+        let first = if prefix.is_empty() { first } else { Bytes::from([prefix.as_bytes(), &first].concat()) };
+        let state =
+            Passing { first: Some(first), events, done: Some(done), gateway: self, responses, _running: running };
+        let body = StreamBody::new(futures_util::stream::unfold(state, |mut s| async move {
+            if let Some(first) = s.first.take() {
+                return Some((Ok(Frame::data(first)), s));
+            }
+            if let Some(bytes) = s.events.recv().await {
+                return Some((Ok(Frame::data(bytes)), s));
+            }
+            let result = s.done.take()?.await.ok()?;
+            s.gateway.account(&result);
+            let failed = result.result.err()?;
+            Some((Ok(Frame::data(error_event(&failed, s.responses))), s))
+        }));
+        let mut response = Response::new(BodyExt::boxed(body));
+        *response.headers_mut() = response_headers;
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        response.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+        response
+    }
+
+    /// Counts what a call did.
+    fn account(&self, result: &CallResult) {
+        let receipt: &Receipt = &result.receipt;
+        for attempt in &receipt.attempts {
+            self.metrics.attempt(outcome_word(&attempt.outcome));
+        }
+        for micros in &receipt.step_micros {
+            self.metrics.step(*micros);
+        }
+        let word = match &result.result {
+            Ok(served) if served.fallback => {
+                self.metrics.fallback(&receipt.requested, &served.candidate.model);
+                "fallback"
+            }
+            Ok(_) => "served",
+            Err(Failed::Policy(_)) => "failed",
+            Err(Failed::Interrupted { .. }) => "interrupted",
+            Err(Failed::Host { code, .. }) if code == "client-disconnected" => "client-disconnected",
+            Err(Failed::Host { .. }) => "host-error",
+        };
+        self.metrics.call(word);
+        self.refresh_circuits();
+    }
+
+    fn refresh_circuits(&self) {
+        let now = self.executor.clock().now_ms();
+        let open =
+            self.executor.health().snapshot().iter().filter(|h| h.open_until_ms.is_some_and(|t| t > now)).count();
+        self.metrics.circuits(open);
+    }
+}
+
+/// Which API a request speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Chat,
+    Responses,
+}
+
+/// A streamed call's loop, aborted when its response is dropped unfinished.
+struct Running {
+    task: tokio::task::JoinHandle<()>,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.task.is_finished() {
+            self.task.abort();
+            self.metrics.call("client-disconnected");
+        }
+    }
+}
+
+/// A stream being passed on.
+struct Passing {
+    first: Option<Bytes>,
+    events: mpsc::Receiver<Bytes>,
+    done: Option<oneshot::Receiver<CallResult>>,
+    gateway: Arc<Gateway>,
+    responses: bool,
+    _running: Running,
+}
+
+fn outcome_word(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success(_) => "success",
+        Outcome::HttpError(_) => "http-error",
+        Outcome::Network(_) => "network",
+        Outcome::Timeout(_) => "timeout",
+        Outcome::StreamFault(_) => "stream-fault",
+    }
+}
+
+/// The in-band error that ends a stream cut after the client began reading it: the OpenAI
+/// shape of each API, and no `[DONE]` after it.
+fn error_event(failed: &Failed, responses: bool) -> Bytes {
+    let (code, message) = match failed {
+        Failed::Interrupted { message, .. } => ("stream_interrupted", message.as_str()),
+        other => ("route_policy_error", other.message()),
+    };
+    let text = if responses {
+        format!("event: error\ndata: {}\n\n", json!({"type": "error", "code": code, "message": message}))
+    } else {
+        format!("data: {}\n\n", json!({"error": {"type": "route_policy_error", "code": code, "message": message}}))
+    };
+    Bytes::from(text)
+}
+
+/// A failed call in the OpenAI error shape, with a status that says whose problem it is.
+fn failure_response(failed: &Failed, receipt: &Receipt, policy: Value) -> Response<Body> {
+    let (status, code, retry_after) = match failed {
+        Failed::Policy(failure) => {
+            let status = match failure.verdict.reason {
+                FailureReason::ContextOverflow | FailureReason::ContentPolicy | FailureReason::InvalidRequest => {
+                    StatusCode::BAD_REQUEST
+                }
+                FailureReason::RateLimited | FailureReason::QuotaExhausted => StatusCode::TOO_MANY_REQUESTS,
+                FailureReason::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            let code = serde_json::to_value(failure.verdict.reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+            (status, code.unwrap_or_else(|| "unknown".to_owned()), failure.verdict.retry_after_ms)
+        }
+        Failed::Interrupted { .. } => (StatusCode::BAD_GATEWAY, "stream_interrupted".to_owned(), None),
+        Failed::Host { code, .. } => (StatusCode::INTERNAL_SERVER_ERROR, code.clone(), None),
+    };
+    let attempts: Vec<Value> =
+        receipt.attempts.iter().map(|a| json!({"model": a.model, "outcome": outcome_word(&a.outcome)})).collect();
+    let body = json!({
+        "error": {"message": failed.message(), "type": "route_policy_error", "code": code},
+        "route_policy": {"attempts": attempts, "policy": policy},
+    });
+    let mut response = json_response(status, &body);
+    if let Some(ms) = retry_after {
+        response.headers_mut().insert("retry-after", HeaderValue::from(ms.div_ceil(1000)));
+    }
+    response
+}
+
+fn tag_headers(headers: &mut hyper::HeaderMap, model: &str, fallback: bool, policy: &Value) {
+    if let Ok(value) = HeaderValue::from_str(&printable(model)) {
+        headers.insert("x-route-policy-model", value);
+    }
+    headers.insert("x-route-policy-fallback", HeaderValue::from_static(if fallback { "true" } else { "false" }));
+    if let Some(value) =
+        policy.get("revision").and_then(Value::as_str).and_then(|r| HeaderValue::from_str(&printable(r)).ok())
+    {
+        headers.insert("x-route-policy-policy", value);
+    }
+}
+
+/// Visible ASCII only, for a header or an SSE comment line.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    BodyExt::boxed(Full::new(bytes.into()))
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(full(serde_json::to_vec(body).unwrap_or_default()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error_response(status: StatusCode, kind: &str, code: &str, message: &str) -> Response<Body> {
+    json_response(status, &json!({"error": {"message": message, "type": kind, "code": code}}))
+}

@@ -1,0 +1,349 @@
+//! The gateway against the fake upstream on loopback: each test judges what the gateway did
+//! from the fake's own request log, and what a client saw from the wire.
+
+use route_policy_executor::Clock;
+use route_policy_fake_upstream::FakeUpstream;
+use route_policy_gateway::{Config, Gateway, MAX_REQUEST_BYTES};
+use route_policy_host::Engine;
+use serde_json::{Value, json};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+/// Waits run at this fraction of their length.
+const SCALE: f64 = 0.02;
+const KEY: &str = "sk-fake-gateway-key-0000";
+
+/// One engine for the binary, with a compilation cache: the built-in policy is compiled once,
+/// and each test's gateway loads it from the cache.
+static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gateway-cache");
+    Engine::builder().cache_dir(dir).build().expect("an engine")
+});
+
+/// A fake, and a gateway whose `fake` provider is it.
+struct Rig {
+    fake: FakeUpstream,
+    origin: String,
+    client: reqwest::Client,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn rig(extra: &str) -> Rig {
+    let fake = FakeUpstream::start(SCALE).await.expect("the fake starts");
+    // SAFETY: set once, to the same value, before any gateway reads it.
+    unsafe { std::env::set_var("ROUTE_POLICY_GATEWAY_TEST_KEY", KEY) };
+    let text = format!(
+        r#"
+        {extra}
+        [[providers]]
+        id = "fake"
+        base-url = "{origin}/v1"
+
+        [[credentials]]
+        profile-id = "fake-key"
+        provider = "fake"
+        kind = "api-key"
+        secret-env = "ROUTE_POLICY_GATEWAY_TEST_KEY"
+
+        [[credentials]]
+        profile-id = "openai-key"
+        provider = "openai"
+        kind = "api-key"
+        secret-env = "ROUTE_POLICY_GATEWAY_TEST_KEY"
+
+        [[routes]]
+        from = "https://api.openai.com"
+        to = "{origin}"
+
+        [[models]]
+        name = "smart"
+        primary = "fake/unavailable/alpha"
+        fallbacks = ["fake/beta"]
+
+        [[models]]
+        name = "cut"
+        primary = "fake/cut/alpha"
+        fallbacks = ["fake/beta"]
+
+        [[models]]
+        name = "silent"
+        primary = "fake/silent/alpha"
+        fallbacks = ["fake/beta"]
+        "#,
+        origin = fake.origin()
+    );
+    let config = Config::parse(&text).expect("the configuration reads");
+    let gateway = Arc::new(Gateway::start(config, ENGINE.clone(), Clock::scaled(SCALE)).expect("the gateway starts"));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(gateway.serve(listener));
+    Rig { fake, origin, client: reqwest::Client::new(), _server: server }
+}
+
+impl Rig {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.origin))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap())
+            .send()
+            .await
+            .expect("the gateway answers")
+    }
+
+    async fn chat(&self, body: Value) -> reqwest::Response {
+        self.post("/v1/chat/completions", body).await
+    }
+
+    fn models_sent(&self) -> Vec<String> {
+        self.fake.log().into_iter().map(|l| l.model).collect()
+    }
+}
+
+fn ask(model: &str, stream: bool) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "Count to sixty."}], "stream": stream})
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    let bytes = response.bytes().await.expect("a whole body");
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_serves_and_the_answer_says_so() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("smart", false)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-route-policy-model"), "fake/beta");
+    assert_eq!(header(&response, "x-route-policy-fallback"), "true");
+    assert!(!header(&response, "x-route-policy-policy").is_empty());
+    let body: Value = json_of(response).await;
+    assert_eq!(body["route_policy"]["requested"], "smart");
+    assert_eq!(body["route_policy"]["model"], "fake/beta");
+    assert!(body["route_policy"]["notice"].as_str().is_some_and(|n| !n.is_empty()), "{body}");
+    assert!(body["choices"][0]["message"]["content"].as_str().is_some_and(|c| c.contains("sixty")), "{body}");
+    // The upstream saw the primary fail (and perhaps its retry), then the fallback once.
+    let sent = rig.models_sent();
+    assert!(sent.iter().any(|m| m == "unavailable/alpha"), "{sent:?}");
+    assert_eq!(sent.last().map(String::as_str), Some("beta"), "{sent:?}");
+    assert_eq!(sent.iter().filter(|m| *m == "beta").count(), 1, "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requests_own_fallbacks_replace_the_configured_ones_and_are_not_forwarded() {
+    let rig = rig("").await;
+    let mut body = ask("smart", false);
+    body["fallbacks"] = json!(["fake/gamma"]);
+    let response = rig.chat(body).await;
+    // The fake refuses a body that still carries `fallbacks`, as OpenAI does.
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(header(&response, "x-route-policy-model"), "fake/gamma");
+    let sent = rig.models_sent();
+    assert!(sent.contains(&"gamma".to_owned()) && !sent.contains(&"beta".to_owned()), "{sent:?}");
+    assert!(rig.fake.log().iter().all(|l| l.answer != "400 unrecognized"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_an_error_that_names_the_problem_and_reach_no_upstream() {
+    let rig = rig("").await;
+    let url = format!("{}/v1/chat/completions", rig.origin);
+    let raw = |body: Vec<u8>| rig.client.post(&url).header("content-type", "application/json").body(body).send();
+    let cases: Vec<(reqwest::Response, u16, &str, &str)> = vec![
+        (raw(b"{\"model\": ".to_vec()).await.unwrap(), 400, "invalid_json", "not valid JSON"),
+        (raw(b"{\"model\": \"smart\xff\"}".to_vec()).await.unwrap(), 400, "invalid_json", "not UTF-8"),
+        (raw(b"[1, 2]".to_vec()).await.unwrap(), 400, "invalid_request", "JSON object"),
+        (raw(vec![b' '; MAX_REQUEST_BYTES + 1]).await.unwrap(), 413, "request_too_large", "larger than"),
+        (rig.chat(ask("no-such-model", false)).await, 404, "model_not_found", "no-such-model"),
+        (rig.chat(json!({"model": "smart"})).await, 400, "missing_messages", "messages"),
+        (rig.chat(json!({"messages": []})).await, 400, "missing_model", "model"),
+        (rig.chat(json!({"model": "smart", "messages": [], "stream": "yes"})).await, 400, "invalid_stream", "stream"),
+        (
+            rig.chat(json!({"model": "smart", "messages": [], "fallbacks": "fake/beta"})).await,
+            400,
+            "invalid_fallbacks",
+            "array",
+        ),
+        (
+            rig.chat(json!({"model": "smart", "messages": [], "fallbacks": vec!["fake/x"; 17]})).await,
+            400,
+            "invalid_fallbacks",
+            "at most",
+        ),
+        (rig.post("/v1/responses", ask("smart", false)).await, 400, "missing_input", "input"),
+        (rig.post("/v1/embeddings", json!({})).await, 404, "not_found", "/v1/embeddings"),
+        (rig.client.get(&url).send().await.unwrap(), 405, "method_not_allowed", "GET"),
+    ];
+    for (response, status, code, words) in cases {
+        assert_eq!(response.status(), status);
+        let body: Value = json_of(response).await;
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(words), "{body}");
+    }
+    assert!(rig.fake.log().is_empty(), "{:?}", rig.fake.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_never_starts_fails_over_unseen() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("silent", true)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-route-policy-model"), "fake/beta");
+    assert_eq!(header(&response, "x-route-policy-fallback"), "true");
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with(": route-policy: fake/beta answers for silent"), "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    // Only the fallback's words reached the client (the silent primary sent none).
+    assert!(text.contains("sixty") && !text.contains("\"error\""), "{text}");
+    let sent = rig.models_sent();
+    assert_eq!(sent.first().map(String::as_str), Some("silent/alpha"), "{sent:?}");
+    assert_eq!(sent.last().map(String::as_str), Some("beta"), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_after_it_began_ends_with_an_error_event_and_no_done() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("cut", true)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-route-policy-model"), "fake/cut/alpha");
+    let text = response.text().await.unwrap();
+    let last = text.trim_end().rsplit("\n\n").next().unwrap();
+    let error: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], "stream_interrupted", "{last}");
+    assert!(!text.contains("[DONE]"));
+    assert!(text.matches("chat.completion.chunk").count() >= 40, "the events before the cut passed on");
+    // Nothing took the cut answer's place: the fallback was never asked.
+    assert_eq!(rig.models_sent(), vec!["cut/alpha".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_stream_fails_over_after_a_cut_and_arrives_whole() {
+    let rig = rig("").await;
+    let response = rig
+        .client
+        .post(format!("{}/v1/chat/completions", rig.origin))
+        .header("x-route-policy-hold", "true")
+        .header("content-type", "application/json")
+        .body(ask("cut", true).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-route-policy-model"), "fake/beta");
+    let text = response.text().await.unwrap();
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert_eq!(text.matches("\"finish_reason\":\"stop\"").count(), 1, "one whole answer, not two halves");
+    assert_eq!(rig.models_sent(), vec!["cut/alpha".to_owned(), "beta".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_drops_the_upstream_request() {
+    let rig = rig("").await;
+    let mut response = rig.chat(ask("fake/stall/alpha", true)).await;
+    assert_eq!(response.status(), 200);
+    // The first events arrive; then the client goes away while the upstream stalls.
+    let chunk = response.chunk().await.unwrap().expect("a first chunk");
+    assert!(!chunk.is_empty());
+    drop(response);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rig.fake.abandoned() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rig.fake.abandoned(), 1, "the upstream saw its reader go away");
+    assert_eq!(rig.models_sent(), vec!["stall/alpha".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_the_caller_must_fix_is_a_400_with_the_policys_reason() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("fake/context/alpha", false)).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = json_of(response).await;
+    assert_eq!(body["error"]["code"], "context-overflow", "{body}");
+    assert_eq!(body["route_policy"]["attempts"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(rig.models_sent(), vec!["context/alpha".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_responses_api_streams_through() {
+    let rig = rig("").await;
+    let body = json!({"model": "openai/gpt-5.5", "input": "Count to sixty.", "stream": true});
+    let response = rig.post("/v1/responses", body).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("event: response.completed"), "{text}");
+    let log = rig.fake.log();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].path == "/v1/responses" && log[0].stream && log[0].model == "gpt-5.5", "{log:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_loop_did() {
+    let rig = rig("").await;
+    assert_eq!(rig.chat(ask("smart", false)).await.status(), 200);
+    assert_eq!(rig.chat(ask("no-such-model", false)).await.status(), 404);
+    let metrics = rig.client.get(format!("{}/metrics", rig.origin)).send().await.unwrap().text().await.unwrap();
+    let has = |line: &str| metrics.lines().any(|l| l == line);
+    assert!(has(r#"route_policy_calls_total{result="fallback"} 1"#), "{metrics}");
+    assert!(
+        has(r#"route_policy_fallbacks_total{requested="fake/unavailable/alpha",effective="fake/beta"} 1"#),
+        "{metrics}"
+    );
+    assert!(has(r#"route_policy_requests_rejected_total{reason="model_not_found"} 1"#), "{metrics}");
+    assert!(has(r#"route_policy_attempts_total{outcome="success"} 1"#), "{metrics}");
+    let failed = rig.fake.log().iter().filter(|l| l.answer == "503").count();
+    assert!(has(&format!(r#"route_policy_attempts_total{{outcome="http-error"}} {failed}"#)), "{metrics}");
+    assert!(metrics.contains("route_policy_policy_info{revision="), "{metrics}");
+    assert!(metrics.contains("route_policy_step_seconds_count"), "{metrics}");
+    assert!(metrics.trim_end().ends_with("# EOF"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_key_is_required_when_configured() {
+    let rig = rig(r#"client-key-env = "ROUTE_POLICY_GATEWAY_TEST_KEY""#).await;
+    let url = format!("{}/v1/chat/completions", rig.origin);
+    let refused = rig
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&ask("fake/beta", false)).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let wrong = rig
+        .client
+        .post(&url)
+        .bearer_auth("sk-wrong")
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&ask("fake/beta", false)).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let allowed = rig
+        .client
+        .post(&url)
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&ask("fake/beta", false)).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(rig.models_sent(), vec!["beta".to_owned()]);
+}
+
+#[test]
+fn a_gateway_open_to_other_machines_needs_a_client_key() {
+    let error = Config::parse(r#"listen = "0.0.0.0:8080""#).unwrap_err();
+    assert!(error.contains("client-key-env"), "{error}");
+    let error =
+        Config::parse("[[credentials]]\nprofile-id = \"k\"\nprovider = \"openai\"\nkind = \"api-key\"\n").unwrap_err();
+    assert!(error.contains("secret-env"), "{error}");
+    let error = Config::parse("listen = \"127.0.0.1:1\"\nsurprise = 1").unwrap_err();
+    assert!(error.contains("surprise"), "{error}");
+}

@@ -1,0 +1,35 @@
+//! `route-policy gateway`: the OpenAI-compatible gateway, from its configuration file. It
+//! prints `listening on ADDR` once it accepts connections, and `activated …` / `rejected …`
+//! for each policy swap.
+
+use crate::cli::CliResult;
+use route_policy_gateway::{Config, Gateway};
+use route_policy_host::Engine;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Runs the gateway until it is stopped.
+pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, listen: Option<SocketAddr>) -> CliResult<ExitCode> {
+    let mut config = Config::load(path)?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    // `--component` stands in for a configuration that names no policy.
+    if config.policy.component.is_none() {
+        config.policy.component = component;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let gateway = Arc::new(Gateway::start(config, engine, Default::default())?);
+        crate::cli::warn_about_cache(gateway.policy().engine());
+        eprintln!("activated {}", gateway.policy().id());
+        println!("listening on {}", listener.local_addr()?);
+        gateway.serve(listener).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
