@@ -92,6 +92,10 @@ pub enum Command {
         /// Listen here instead of the configuration's address.
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// Start the tests' fake OpenAI on loopback and send api.openai.com and chatgpt.com to
+        /// it: try the gateway without a provider account.
+        #[arg(long)]
+        fake_upstream: bool,
     },
     /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
     Keygen {
@@ -156,7 +160,9 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
         Command::Inspect => commands::inspect::run(&cli.engine, &engine),
         Command::Serve(args) => serve::run(engine, cli.engine.component, args),
-        Command::Gateway { config, listen } => commands::gateway::run(engine, cli.engine.component, &config, listen),
+        Command::Gateway { config, listen, fake_upstream } => {
+            commands::gateway::run(engine, cli.engine.component, &config, listen, fake_upstream)
+        }
         Command::Bench { inputs: true, .. } => {
             for (op, call) in crate::bench::inputs() {
                 println!("{}", serde_json::json!({"op": op, "input": call.input()}));

@@ -15,9 +15,9 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use route_policy_executor::{
     CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
@@ -37,6 +37,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const MAX_REQUEST_BYTES: usize = 10 << 20;
 /// The most fallbacks a request may name.
 pub const MAX_REQUEST_FALLBACKS: usize = 16;
+/// How much of a too-large body is read and discarded before the 413 (64 MiB).
+const DRAIN_BYTES: usize = 64 << 20;
+/// How long a body may take to arrive (or a too-large one to be discarded).
+const DRAIN_TIME: Duration = Duration::from_secs(30);
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -241,16 +245,16 @@ impl Gateway {
         if let Err(response) = self.authorize(&request) {
             return *response;
         }
-        let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
-            return self.too_large();
-        }
         let hold = self.config.hold_streams
             || request.headers().get("x-route-policy-hold").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-        let bytes = match Limited::new(request.into_body(), MAX_REQUEST_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<http_body_util::LengthLimitError>() => return self.too_large(),
-            Err(error) => {
+        let bytes = match read_body(request.into_body()).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::TooLarge) => return self.too_large(),
+            Err(BodyError::Slow) => {
+                let message = format!("the request body did not arrive within {} s", DRAIN_TIME.as_secs());
+                return self.refuse(StatusCode::REQUEST_TIMEOUT, "request_timeout", message);
+            }
+            Err(BodyError::Unreadable(error)) => {
                 return self.refuse(
                     StatusCode::BAD_REQUEST,
                     "unreadable_body",
@@ -490,6 +494,41 @@ impl Gateway {
         let open =
             self.executor.health().snapshot().iter().filter(|h| h.open_until_ms.is_some_and(|t| t > now)).count();
         self.metrics.circuits(open);
+    }
+}
+
+/// Why a request body was not read.
+enum BodyError {
+    TooLarge,
+    Slow,
+    Unreadable(hyper::Error),
+}
+
+/// Reads a request body of at most [`MAX_REQUEST_BYTES`]. A larger one is read on and
+/// discarded (up to [`DRAIN_BYTES`], within [`DRAIN_TIME`]) so that the client, still
+/// writing, reads the 413 rather than a broken pipe; past those bounds the connection closes.
+async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
+    let mut bytes = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    let drained = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(BodyError::Unreadable)?;
+            let Some(data) = frame.data_ref() else { continue };
+            seen = seen.saturating_add(data.len());
+            if seen <= MAX_REQUEST_BYTES {
+                bytes.extend_from_slice(data);
+            } else if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match drained {
+        Ok(Ok(())) if seen <= MAX_REQUEST_BYTES => Ok(bytes.freeze()),
+        Ok(Err(error)) if seen <= MAX_REQUEST_BYTES => Err(error),
+        Err(_) if seen <= MAX_REQUEST_BYTES => Err(BodyError::Slow),
+        _ => Err(BodyError::TooLarge),
     }
 }
 

@@ -51,6 +51,20 @@ async fn rig(extra: &str) -> Rig {
         kind = "api-key"
         secret-env = "ROUTE_POLICY_GATEWAY_TEST_KEY"
 
+        [[providers]]
+        id = "remote"
+        base-url = "http://llm.example.com/v1"
+
+        [[credentials]]
+        profile-id = "remote-key"
+        provider = "remote"
+        kind = "api-key"
+        secret-env = "ROUTE_POLICY_GATEWAY_TEST_KEY"
+
+        [[models]]
+        name = "uncredentialed"
+        primary = "azure/gpt-4.1"
+
         [[routes]]
         from = "https://api.openai.com"
         to = "{origin}"
@@ -184,6 +198,32 @@ async fn bad_requests_get_an_error_that_names_the_problem_and_reach_no_upstream(
         assert!(body["error"]["message"].as_str().unwrap().contains(words), "{body}");
     }
     assert!(rig.fake.log().is_empty(), "{:?}", rig.fake.log());
+    // And it still serves.
+    assert_eq!(rig.chat(ask("fake/beta", false)).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_without_a_credential_or_with_plain_http_off_loopback_is_refused_clearly() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("uncredentialed", false)).await;
+    let status = response.status();
+    let body = json_of(response).await;
+    assert!(status.is_client_error() || status.is_server_error(), "{status} {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("credential"), "{body}");
+    let response = rig.chat(ask("remote/llama", false)).await;
+    let status = response.status();
+    let body = json_of(response).await;
+    assert!(status.is_client_error() || status.is_server_error(), "{status} {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("http"), "{body}");
+    assert!(rig.fake.log().is_empty(), "{:?}", rig.fake.log());
+}
+
+#[test]
+fn a_gateway_whose_secret_is_missing_does_not_start() {
+    let text = "[[credentials]]\nprofile-id = \"k\"\nprovider = \"openai\"\nkind = \"api-key\"\nsecret-env = \"ROUTE_POLICY_GATEWAY_TEST_UNSET\"\n";
+    let config = Config::parse(text).unwrap();
+    let error = Gateway::start(config, ENGINE.clone(), Clock::default()).err().expect("refused").to_string();
+    assert!(error.contains("credential `k`") && error.contains("ROUTE_POLICY_GATEWAY_TEST_UNSET"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,6 +238,9 @@ async fn a_stream_that_never_starts_fails_over_unseen() {
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
     // Only the fallback's words reached the client (the silent primary sent none).
     assert!(text.contains("sixty") && !text.contains("\"error\""), "{text}");
+    // Usage was asked for upstream, and passed through.
+    assert!(rig.fake.log().iter().all(|l| l.include_usage), "{:?}", rig.fake.log());
+    assert!(text.contains("\"usage\""), "{text}");
     let sent = rig.models_sent();
     assert_eq!(sent.first().map(String::as_str), Some("silent/alpha"), "{sent:?}");
     assert_eq!(sent.last().map(String::as_str), Some("beta"), "{sent:?}");
@@ -346,4 +389,24 @@ fn a_gateway_open_to_other_machines_needs_a_client_key() {
     assert!(error.contains("secret-env"), "{error}");
     let error = Config::parse("listen = \"127.0.0.1:1\"\nsurprise = 1").unwrap_err();
     assert!(error.contains("surprise"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_policy_that_fails_its_checks_is_refused_and_the_old_one_keeps_serving() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gateway-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("policy.wasm");
+    std::fs::write(&path, route_policy_host::BUILTIN).unwrap();
+    let rig = rig(&format!("[policy]\ncomponent = {:?}\nwatch = true\n", path.display().to_string())).await;
+    let metrics =
+        || async { rig.client.get(format!("{}/metrics", rig.origin)).send().await.unwrap().text().await.unwrap() };
+    assert!(metrics().await.lines().any(|l| l == "route_policy_policy_activations_total 1"));
+    std::fs::write(&path, b"\0asm but not a component").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !metrics().await.lines().any(|l| l == "route_policy_policy_refusals_total 1") {
+        assert!(Instant::now() < deadline, "the refusal was never counted: {}", metrics().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rig.chat(ask("fake/beta", false)).await.status(), 200, "the first policy still serves");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,7 @@
 //! for each policy swap.
 
 use crate::cli::CliResult;
-use route_policy_gateway::{Config, Gateway};
+use route_policy_gateway::{Config, Gateway, RouteEntry};
 use route_policy_host::Engine;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Runs the gateway until it is stopped.
-pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, listen: Option<SocketAddr>) -> CliResult<ExitCode> {
+pub fn run(
+    engine: Engine,
+    component: Option<PathBuf>,
+    path: &Path,
+    listen: Option<SocketAddr>,
+    fake_upstream: bool,
+) -> CliResult<ExitCode> {
     let mut config = Config::load(path)?;
     if let Some(listen) = listen {
         config.listen = listen;
@@ -22,6 +28,17 @@ pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, listen: Opti
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        // Kept alive as long as the gateway serves.
+        let _fake = if fake_upstream {
+            let fake = route_policy_fake_upstream::FakeUpstream::start(1.0).await?;
+            for from in ["https://api.openai.com", "https://chatgpt.com"] {
+                config.routes.push(RouteEntry { from: from.to_owned(), to: fake.origin() });
+            }
+            eprintln!("fake upstream at {}: api.openai.com and chatgpt.com go to it", fake.origin());
+            Some(fake)
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("listen on {}: {e}", config.listen))?;

@@ -7,6 +7,7 @@ mod cache;
 mod common;
 mod conformance;
 mod eval;
+mod gateway_cli;
 mod layout;
 mod live_loop;
 mod load;
