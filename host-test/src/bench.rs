@@ -196,6 +196,24 @@ pub struct Figures {
     pub throughput_per_s: f64,
     /// The executor against a direct request to the same loopback upstream.
     pub executor: ExecutorFigures,
+    /// The gateway against a direct request to the same loopback upstream.
+    pub gateway: Vec<GatewayRow>,
+}
+
+/// Requests through the gateway against the same requests sent directly, from `clients`
+/// concurrent clients.
+#[derive(Debug, Serialize)]
+pub struct GatewayRow {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Whether the answers were streamed.
+    pub streamed: bool,
+    /// Requests measured, each way.
+    pub requests: usize,
+    /// Sent directly.
+    pub direct: Percentiles,
+    /// Sent through the gateway.
+    pub gateway: Percentiles,
 }
 
 /// Latency percentiles of one kind of call, µs.
@@ -293,6 +311,7 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
     let throughput_per_s =
         throughput(&policy, if quick { Duration::from_millis(1500) } else { Duration::from_secs(5) });
     let executor = executor_figures(std::sync::Arc::new(policy), if quick { 200 } else { 1000 })?;
+    let gateway = gateway_figures(engine, if quick { 200 } else { 1000 })?;
     Ok(Figures {
         ops,
         instantiate_us,
@@ -302,6 +321,81 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
         component_bytes: bytes.len(),
         throughput_per_s,
         executor,
+        gateway,
+    })
+}
+
+/// The gateway's added latency: a gateway and a fake upstream in this process (2 worker
+/// threads), and 1 or 32 concurrent clients each sending the same request directly and through
+/// the gateway in turn, whole and streamed, every answer read to its end.
+pub fn gateway_figures(engine: &Engine, requests: usize) -> Result<Vec<GatewayRow>, String> {
+    use route_policy_fake_upstream::FakeUpstream;
+    use route_policy_gateway::{Config, Gateway};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let fake = FakeUpstream::start(1.0).await.map_err(|e| e.to_string())?;
+        // SAFETY: the bench's own variable, set before the gateway reads it, on this thread.
+        unsafe { std::env::set_var("ROUTE_POLICY_BENCH_KEY", "sk-bench") };
+        let config = Config::parse(&format!(
+            "[[providers]]\nid = \"fake\"\nbase-url = \"{}/v1\"\n[[credentials]]\nprofile-id = \"fake-key\"\nprovider = \"fake\"\nkind = \"api-key\"\nsecret-env = \"ROUTE_POLICY_BENCH_KEY\"\n",
+            fake.origin()
+        ))?;
+        let gateway = std::sync::Arc::new(Gateway::start(config, engine.clone(), Default::default()).map_err(|e| e.to_string())?);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| e.to_string())?;
+        let through_url = format!("http://{}/v1/chat/completions", listener.local_addr().map_err(|e| e.to_string())?);
+        let server = tokio::spawn(gateway.serve(listener));
+        let direct_url = format!("{}/v1/chat/completions", fake.origin());
+        let mut rows = Vec::new();
+        for clients in [1usize, 32] {
+            for streamed in [false, true] {
+                let body = |model: &str| {
+                    serde_json::json!({"model": model, "messages": [{"role": "user", "content": "Count to sixty."}], "stream": streamed})
+                        .to_string()
+                };
+                let (direct_body, through_body) = (body("ok/gpt-4o"), body("fake/ok/gpt-4o"));
+                let each = requests.div_ceil(clients).max(10);
+                let mut tasks = Vec::new();
+                for _ in 0..clients {
+                    let client = reqwest::Client::new();
+                    let (direct_url, through_url) = (direct_url.clone(), through_url.clone());
+                    let (direct_body, through_body) = (direct_body.clone(), through_body.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let (mut direct, mut through) = (Vec::new(), Vec::new());
+                        // Two warm-up rounds (connections, caches), then `each` measured ones.
+                        for i in 0..each + 2 {
+                            let started = Instant::now();
+                            direct_call(&client, &direct_url, &direct_body).await?;
+                            let direct_us = started.elapsed().as_secs_f64() * 1e6;
+                            let started = Instant::now();
+                            let answer = direct_call(&client, &through_url, &through_body).await?;
+                            let through_us = started.elapsed().as_secs_f64() * 1e6;
+                            if !answer.windows(5).any(|w| w == b"sixty") {
+                                return Err(format!("the gateway did not serve: {}", String::from_utf8_lossy(&answer)));
+                            }
+                            if i >= 2 {
+                                direct.push(direct_us);
+                                through.push(through_us);
+                            }
+                        }
+                        Ok::<_, String>((direct, through))
+                    }));
+                }
+                let (mut direct, mut through) = (Vec::new(), Vec::new());
+                for task in tasks {
+                    let (d, t) = task.await.map_err(|e| e.to_string())??;
+                    direct.extend(d);
+                    through.extend(t);
+                }
+                let requests = direct.len();
+                rows.push(GatewayRow { clients, streamed, requests, direct: percentiles(direct), gateway: percentiles(through) });
+            }
+        }
+        server.abort();
+        Ok(rows)
     })
 }
 

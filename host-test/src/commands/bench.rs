@@ -46,5 +46,21 @@ pub fn run(engine: &Engine, json: bool) -> CliResult<ExitCode> {
             through.p99_us - direct.p99_us
         );
     }
+    println!("gateway, requests to a loopback upstream, p50 / p99 µs:");
+    for row in &figures.gateway {
+        let kind = if row.streamed { "streamed" } else { "whole" };
+        println!(
+            "  {kind:<9} {:>2} client{} direct {:>7.0} / {:>7.0}   gateway {:>7.0} / {:>7.0}   added {:>6.0} / {:>6.0}   ({} each)",
+            row.clients,
+            if row.clients == 1 { " " } else { "s" },
+            row.direct.p50_us,
+            row.direct.p99_us,
+            row.gateway.p50_us,
+            row.gateway.p99_us,
+            row.gateway.p50_us - row.direct.p50_us,
+            row.gateway.p99_us - row.direct.p99_us,
+            row.requests
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
