@@ -138,7 +138,7 @@ impl<'a> Evidence<'a> {
         // the message is an echo (of an earlier error, of a prompt), not this failure's cause.
         if let (Some(requested), Some((a, b))) = (&self.model, capture)
             && let Ok(named) = ModelRef::parse(&self.message[a..b])
-            && !named.model.eq_ignore_ascii_case(requested)
+            && named.rule_key() != crate::model::rule_key(requested)
         {
             return None;
         }
@@ -152,8 +152,10 @@ impl<'a> Evidence<'a> {
             .map(|(a, b)| self.message[a..b].to_owned())
             .filter(|m| !redact::has_secret_token(m) && ModelRef::parse(m).is_ok());
         let model = self.model.clone().or(captured);
+        // A rejection names the bare model (`gpt-5.4-mini`, never `openai-codex/gpt-5.4-mini`):
+        // filter-fallbacks then drops every ref form of it.
         let remember = rule.remember.then_some(()).and(model.clone()).map(|model| Rejection {
-            model,
+            model: bare(&model),
             plan: failure.plan.unwrap_or(crate::types::Plan::Unknown),
             reason: rule.reason,
         });
@@ -349,6 +351,11 @@ impl Structured {
             self.messages.push(text.into_owned());
         }
     }
+}
+
+/// The bare model id of a ref: its last path segment, as written.
+fn bare(model: &str) -> String {
+    model.trim().rsplit('/').next().unwrap_or(model).to_owned()
 }
 
 fn parse<'a, T: Deserialize<'a>>(raw: &'a str) -> Option<T> {

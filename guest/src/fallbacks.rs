@@ -25,6 +25,11 @@ pub fn filter_fallbacks(request: &FallbackRequest) -> Result<FallbackPlan, Polic
             "max-candidates is 0; a plan needs at least 1 (leave it out for the default of 8)".to_owned(),
         ));
     }
+    if request.explicit_override.as_deref().is_some_and(|o| o.trim().is_empty()) {
+        return Err(invalid(
+            "explicit-override is empty; name the model the user chose, or leave the field out".to_owned(),
+        ));
+    }
     let chain = 1 + request.fallbacks.len() + usize::from(request.explicit_override.is_some());
     if chain > limits.max_chain as usize {
         return Err(invalid(format!("the chain holds {chain} refs; a request has at most {}", limits.max_chain)));
@@ -173,7 +178,7 @@ impl Planner<'_> {
             .request
             .rejections
             .iter()
-            .find(|r| r.plan == credential.plan && r.model.eq_ignore_ascii_case(model.model));
+            .find(|r| r.plan == credential.plan && model::rule_key(&r.model) == model.rule_key());
         match rejection {
             Some(rejection) => dropped(
                 DropReason::LearnedRejection,
@@ -203,13 +208,15 @@ fn parse_ref(written: &str) -> Step<ModelRef<'_>> {
 /// The ref's canonical form, unless an earlier ref had it.
 fn first_occurrence(model: &ModelRef<'_>, seen: &mut Vec<String>) -> Step<String> {
     let canonical = model.canonical();
-    if seen.contains(&canonical) {
+    // `GPT-5.5` and `gpt-5.5:latest` are `gpt-5.5` (model::same_model_key).
+    let key = format!("{}/{}", model.provider, model::same_model_key(model.model));
+    if seen.contains(&key) {
         return dropped(
             DropReason::Duplicate,
             format!("{canonical} is already earlier in the chain; the first one is kept"),
         );
     }
-    seen.push(canonical.clone());
+    seen.push(key);
     Ok(canonical)
 }
 
@@ -231,7 +238,8 @@ fn check_family(model: &ModelRef<'_>, capability: Capability) -> Step<()> {
 
 /// What the Codex route does not serve: suppressed models, and models gated off the plan.
 fn check_codex_gates(model: &ModelRef<'_>, credential: &Credential) -> Step<()> {
-    if MODELS.suppressed.models.iter().any(|m| m.eq_ignore_ascii_case(model.model)) {
+    let key = model.rule_key();
+    if MODELS.suppressed.models.iter().any(|m| m.eq_ignore_ascii_case(&key)) {
         return dropped(
             DropReason::Suppressed,
             format!(
@@ -242,7 +250,7 @@ fn check_codex_gates(model: &ModelRef<'_>, credential: &Credential) -> Step<()> 
         );
     }
     let gated = |g: &&rules::PlanGate| {
-        g.plans.contains(&credential.plan) && g.globs.iter().any(|glob| rules::glob_matches(glob, model.model))
+        g.plans.contains(&credential.plan) && g.globs.iter().any(|glob| rules::glob_matches(glob, &key))
     };
     match MODELS.plan_gates.iter().find(gated) {
         Some(gate) => dropped(

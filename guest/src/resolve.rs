@@ -70,6 +70,16 @@ impl<'a> Routing<'a> {
                     limits.max_name_bytes
                 )));
             }
+            // A ChatGPT sign-in carries its account's plan; `api` is an API key's. A sign-in
+            // that claims `api` would pass the plan gates the Codex route needs.
+            let signs_in_to_chatgpt = credential.kind.is_account()
+                && ["openai", ROUTES.codex.provider].iter().any(|p| credential.provider.eq_ignore_ascii_case(p));
+            if signs_in_to_chatgpt && credential.plan == crate::types::Plan::Api {
+                return Err(invalid(format!(
+                    "credentials[{index}]: a ChatGPT sign-in ({}) has its account's plan (free, plus, pro, team, …, or unknown), never `api`",
+                    credential.kind
+                )));
+            }
             if redact::has_secret_token(&credential.profile_id) {
                 return Err(invalid(format!(
                     "credentials[{index}]: the profile-id looks like a secret; credentials are described, never carried"
