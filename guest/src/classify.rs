@@ -79,6 +79,21 @@ impl<'a> Evidence<'a> {
             .map(|m| m.model.to_owned())
             .filter(|m| !redact::has_secret_token(m));
 
+        // When a usage window resets: the body's own field, the Codex backend's headers, or the
+        // sentence ("Next reset in 3 hours", "try again in 3 days 6 hours", "…|<epoch>").
+        let now_s = failure.now_ms.map(|ms| ms / 1000);
+        let resets_in_s = structured
+            .resets_in_s
+            .or_else(|| structured.resets_at.zip(now_s).map(|(at, now)| at.saturating_sub(now)))
+            .or_else(|| header("x-codex-primary-reset-after-seconds").and_then(|v| v.parse::<u64>().ok()))
+            .or_else(|| {
+                header("x-codex-primary-reset-at")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .zip(now_s)
+                    .map(|(at, now)| at.saturating_sub(now))
+            })
+            .or_else(|| text_resets_s(&lower, now_s));
+
         Evidence {
             failure,
             status: failure.status.unwrap_or(0),
@@ -89,7 +104,7 @@ impl<'a> Evidence<'a> {
             url: url::check_request_url(failure.request_url.as_deref()),
             model,
             asked_delay_ms,
-            resets_in_s: structured.resets_in_s,
+            resets_in_s,
         }
     }
 
@@ -178,7 +193,11 @@ impl<'a> Evidence<'a> {
             && u64::from(attempt) >= retry.repeat_cap.value
         {
             (action, rule_id, message) = (Action::NextCandidate, retry.repeat_cap.id, retry.repeat_cap.message);
-        } else if let Some(resets) = self.resets_in_s {
+        } else if rule.reason == crate::types::FailureReason::QuotaExhausted
+            && let Some(resets) = self.resets_in_s
+        {
+            // A usage window that resets in hours is no retry: the wait is stated, and the
+            // call moves on.
             retry_after_ms = Some(resets.saturating_mul(1000));
         }
 
@@ -256,6 +275,8 @@ struct Structured {
     messages: Vec<String>,
     retry_delay_ms: Option<u64>,
     resets_in_s: Option<u64>,
+    /// When the window resets, in seconds since the epoch.
+    resets_at: Option<u64>,
 }
 
 impl Structured {
@@ -331,6 +352,8 @@ impl Structured {
         }
         // Codex: {"type": "usage_limit_reached", "resets_in_seconds": 3600}.
         self.resets_in_s = error.resets_in_seconds.and_then(|n| n.0);
+        // Codex today: {"type": "usage_limit_reached", "resets_at": <epoch seconds>}.
+        self.resets_at = error.resets_at.and_then(|n| n.0);
     }
 
     fn code(&mut self, code: Option<Code<'_>>) {
@@ -396,6 +419,8 @@ struct ErrorObject<'a> {
     metadata: Option<&'a RawValue>,
     #[serde(default)]
     resets_in_seconds: Option<Count>,
+    #[serde(default)]
+    resets_at: Option<Count>,
 }
 
 /// FastAPI-style `detail` as an object.
@@ -540,6 +565,49 @@ fn parse_ms(value: &str) -> Option<u64> {
 }
 
 /// A protobuf duration (`"32s"`, `"1.5s"`) as ms.
+/// A reset time in a sentence, in seconds from now: "next reset in 3 hours", "resets in 42
+/// minutes", "try again in 3 days 6 hours 57 minutes", "try again in ~91 min", or Claude's
+/// "usage limit reached|1767225600" (epoch seconds, with `now_s`).
+fn text_resets_s(lower: &str, now_s: Option<u64>) -> Option<u64> {
+    if let Some((_, epoch)) = lower.split_once("limit reached|") {
+        let digits: String = epoch.chars().take_while(char::is_ascii_digit).collect();
+        if let (Ok(at), Some(now)) = (digits.parse::<u64>(), now_s) {
+            return Some(at.saturating_sub(now));
+        }
+    }
+    let at = ["reset in ", "resets in ", "try again in "].iter().find_map(|p| lower.find(p).map(|i| i + p.len()))?;
+    let words = lower[at..].split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty() && *w != "and");
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    let mut read_any = false;
+    for word in words.take(12) {
+        let word = word.trim_start_matches(['~', '(']).trim_end_matches(['.', ')', ';', '!']);
+        if word == "about" || word == "approximately" {
+            continue;
+        }
+        // "3h", "42m", "2s", "91min": a number and its unit in one word.
+        let split = word.find(|c: char| !c.is_ascii_digit()).unwrap_or(word.len());
+        let (digits, unit) = word.split_at(split);
+        if !digits.is_empty() {
+            number = Some(digits.parse().ok()?);
+            if unit.is_empty() {
+                continue;
+            }
+        }
+        let seconds = match unit {
+            "d" | "day" | "days" => 86_400,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            _ => break,
+        };
+        let Some(n) = number.take() else { break };
+        total = total.saturating_add(n.saturating_mul(seconds));
+        read_any = true;
+    }
+    read_any.then_some(total)
+}
+
 fn parse_duration_ms(value: &str) -> Option<u64> {
     parse_seconds_ms(value.trim().strip_suffix('s')?)
 }

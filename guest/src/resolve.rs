@@ -571,19 +571,26 @@ impl<'a> Routing<'a> {
             Capability::ImageGenerate | Capability::ImageEdit => {
                 let deployment = config.and_then(|c| c.deployment.as_deref()).map(str::trim).filter(|d| !d.is_empty());
                 let deployment = deployment.unwrap_or(model.model);
+                // A deployment name is one path segment: any character is allowed and
+                // percent-encoded (`my deployment` → `my%20deployment`, `a/b` → `a%2Fb`), so it
+                // can never add a segment or climb one. Only `.`/`..` and control characters,
+                // which no deployment is named, are refused.
                 if deployment.is_empty()
-                    || !deployment.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                    || deployment == "."
+                    || deployment == ".."
+                    || deployment.contains(char::is_control)
                 {
                     return Err(PolicyError::new(
                         PolicyErrorCode::InvalidInput,
                         format!(
-                            "the Azure deployment name `{}` may hold only letters, digits, `.`, `_` and `-`",
+                            "the Azure deployment name `{}` is not a deployment: name it as the Azure portal shows it",
                             redact::short(deployment)
                         ),
                     ));
                 }
                 let operation = if capability == Capability::ImageEdit { "edits" } else { "generations" };
-                let path = azure.images_path.replace("{deployment}", deployment).replace("{operation}", operation);
+                let segment = url::encode_segment(deployment);
+                let path = azure.images_path.replace("{deployment}", &segment).replace("{operation}", operation);
                 (Transport::AzureImages, format!("{path}?api-version={}", azure.images_api_version))
             }
             other => {

@@ -195,11 +195,18 @@ fn classify_azure(url: &Url, name: &str) -> Result<BaseUrl, BaseUrl> {
     if has_query_or_fragment(url) {
         return Err(invalid(
             rule,
-            "has a query or fragment; an Azure base URL is the resource URL, and the policy adds api-version"
+            "has a query or fragment; an Azure base URL is the resource URL (remove `?…`: the route chooses api-version itself)"
                 .to_owned(),
         ));
     }
-    let path = url.path().strip_suffix('/').unwrap_or(url.path());
+    // Repeated slashes are one (`https://r.openai.azure.com///`, `…//openai//v1/`).
+    let mut collapsed = String::with_capacity(url.path().len());
+    for c in url.path().chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    let path = collapsed.strip_suffix('/').unwrap_or(&collapsed);
     let rest = URLS.azure.strip_suffixes.iter().find_map(|s| path.strip_suffix(s)).unwrap_or(path);
     if !rest.is_empty() {
         return Err(invalid(
@@ -287,6 +294,20 @@ fn accepted(official: &OfficialHost) -> String {
     let paths: Vec<&str> =
         official.paths.iter().chain(official.legacy_paths).map(|p| if p.is_empty() { "/" } else { p }).collect();
     paths.join(", ")
+}
+
+/// One path segment, percent-encoded: every byte but RFC 3986's unreserved characters
+/// (letters, digits, `-`, `.`, `_`, `~`).
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `scheme://host[:port]`, the canonical base of an Azure resource.
