@@ -30,6 +30,8 @@ before(async () => {
 after(() => hostile?.close());
 
 test('an infinite loop is cut off at its deadline, and the next call gets a new worker', async () => {
+  // A verb's first call in a worker gets the warm-up allowance; this one is warm.
+  await stillServing();
   const started = performance.now();
   const answer = await ask('loop');
   const elapsed = performance.now() - started;
