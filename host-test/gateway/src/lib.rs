@@ -19,4 +19,4 @@ mod server;
 
 pub use config::{Config, ConfigError, CredentialEntry, ModelEntry, PolicySource, RouteEntry};
 pub use metrics::Metrics;
-pub use server::{Gateway, GatewayError, MAX_REQUEST_BYTES, MAX_REQUEST_FALLBACKS};
+pub use server::{Gateway, GatewayError, MAX_LEARNED, MAX_REQUEST_BYTES, MAX_REQUEST_FALLBACKS};

@@ -22,7 +22,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use route_policy_executor::{
     CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
 };
-use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome};
+use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome, Rejection};
 use route_policy_host::{
     DecisionLog, Engine, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
 };
@@ -67,8 +67,14 @@ pub struct Gateway {
     host: Arc<PolicyHost>,
     executor: Arc<Executor<HttpTransport>>,
     metrics: Arc<Metrics>,
+    /// Rejections the policy learned (a model an account may not use), passed to every later
+    /// call's chain so that filter-fallbacks drops the model before it is tried again.
+    learned: std::sync::Mutex<Vec<Rejection>>,
     _watcher: Option<Watcher>,
 }
+
+/// The most learned rejections kept (the oldest go first); the contract accepts 256.
+pub const MAX_LEARNED: usize = 128;
 
 impl Gateway {
     /// Starts a gateway's state from its configuration: reads the secrets, loads and checks the
@@ -138,7 +144,15 @@ impl Gateway {
         if let Some(log) = log {
             executor = executor.with_log(log);
         }
-        Ok(Gateway { config, client_key, host, executor: Arc::new(executor), metrics, _watcher: watcher })
+        Ok(Gateway {
+            config,
+            client_key,
+            host,
+            executor: Arc::new(executor),
+            metrics,
+            learned: std::sync::Mutex::new(Vec::new()),
+            _watcher: watcher,
+        })
     }
 
     /// The serving policy.
@@ -348,7 +362,7 @@ impl Gateway {
             fallbacks: asked_fallbacks.unwrap_or(configured),
             explicit_override: None,
             credentials: self.config.described(),
-            rejections: Vec::new(),
+            rejections: self.learned.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             max_candidates: None,
             providers: self.config.providers.clone(),
             env_base_url: None,
@@ -465,9 +479,18 @@ impl Gateway {
         response
     }
 
-    /// Counts what a call did.
+    /// Counts what a call did, and keeps what the policy learned.
     fn account(&self, result: &CallResult) {
         let receipt: &Receipt = &result.receipt;
+        if !receipt.learned.is_empty() {
+            let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+            for rejection in &receipt.learned {
+                learned.retain(|r| !(r.plan == rejection.plan && r.model.eq_ignore_ascii_case(&rejection.model)));
+                learned.push(rejection.clone());
+            }
+            let excess = learned.len().saturating_sub(MAX_LEARNED);
+            learned.drain(..excess);
+        }
         for attempt in &receipt.attempts {
             self.metrics.attempt(outcome_word(&attempt.outcome));
         }

@@ -28,6 +28,35 @@ struct Rig {
     _server: tokio::task::JoinHandle<()>,
 }
 
+/// A rig whose only credential is a ChatGPT Plus sign-in on the Codex route (chatgpt.com on the
+/// fake).
+async fn codex_rig() -> Rig {
+    // SAFETY: set once, to the same value, before any gateway reads it.
+    unsafe { std::env::set_var("ROUTE_POLICY_GATEWAY_TEST_SIGNIN", "eyJhbGciOiJub25lIn0.eyJwbGFuIjoicGx1cyJ9.plus") };
+    let fake = FakeUpstream::start(SCALE).await.expect("the fake starts");
+    let text = format!(
+        r#"
+        [[credentials]]
+        profile-id = "codex"
+        provider = "openai-codex"
+        kind = "oauth"
+        plan = "plus"
+        secret-env = "ROUTE_POLICY_GATEWAY_TEST_SIGNIN"
+
+        [[routes]]
+        from = "https://chatgpt.com"
+        to = "{origin}"
+
+        [[models]]
+        name = "mini"
+        primary = "openai/gpt-5.4-mini"
+        fallbacks = ["openai/gpt-5.5"]
+        "#,
+        origin = fake.origin()
+    );
+    serve(fake, &text).await
+}
+
 async fn rig(extra: &str) -> Rig {
     let fake = FakeUpstream::start(SCALE).await.expect("the fake starts");
     // SAFETY: set once, to the same value, before any gateway reads it.
@@ -86,7 +115,11 @@ async fn rig(extra: &str) -> Rig {
         "#,
         origin = fake.origin()
     );
-    let config = Config::parse(&text).expect("the configuration reads");
+    serve(fake, &text).await
+}
+
+async fn serve(fake: FakeUpstream, text: &str) -> Rig {
+    let config = Config::parse(text).expect("the configuration reads");
     let gateway = Arc::new(Gateway::start(config, ENGINE.clone(), Clock::scaled(SCALE)).expect("the gateway starts"));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
@@ -409,4 +442,19 @@ async fn a_watched_policy_that_fails_its_checks_is_refused_and_the_old_one_keeps
     }
     assert_eq!(rig.chat(ask("fake/beta", false)).await.status(), 200, "the first policy still serves");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_the_account_may_not_use_is_not_tried_again_on_the_next_call() {
+    let rig = codex_rig().await;
+    rig.fake.reject_for_account("gpt-5.4-mini");
+    let body = json!({"model": "mini", "input": "Count to sixty."});
+    for _ in 0..2 {
+        let response = rig.post("/v1/responses", body.clone()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "x-route-policy-model"), "openai/gpt-5.5");
+    }
+    // The first call learned the rejection; the second dropped the model before sending.
+    assert_eq!(rig.models_sent(), vec!["gpt-5.4-mini".to_owned(), "gpt-5.5".to_owned(), "gpt-5.5".to_owned()]);
+    assert!(rig.fake.log().iter().all(|l| l.credential == "sign-in" && l.path == "/backend-api/codex/responses"));
 }
