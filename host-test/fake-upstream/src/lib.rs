@@ -476,6 +476,15 @@ fn answer(asked: &Asked, state: &Arc<State>, plan: Plan) -> Response<Body> {
         if !send(Bytes::from_static(b": connected\n\n")).await {
             return;
         }
+        // A Responses stream announces its message item first, as OpenAI's does: OpenClaw's
+        // adapter (@openclaw/ai 2026.9.6) drops the deltas of an item it never saw.
+        if responses {
+            let added = json!({"type": "response.output_item.added", "output_index": 0,
+                "item": {"type": "message", "id": "msg_fake", "role": "assistant", "status": "in_progress", "content": []}});
+            if !send(event(added.to_string())).await {
+                return;
+            }
+        }
         if plan == Plan::SlowFirst {
             tokio::time::sleep(Duration::from_secs(20).mul_f64(scale)).await;
         }
@@ -500,7 +509,7 @@ fn answer(asked: &Asked, state: &Arc<State>, plan: Plan) -> Response<Body> {
             }
             let text = if i + 1 < words.len() { format!("{word} ") } else { (*word).to_owned() };
             let data = if responses {
-                json!({"type": "response.output_text.delta", "delta": text})
+                json!({"type": "response.output_text.delta", "item_id": "msg_fake", "output_index": 0, "content_index": 0, "delta": text})
             } else {
                 json!({"object": "chat.completion.chunk", "model": bare, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
             };
@@ -510,7 +519,13 @@ fn answer(asked: &Asked, state: &Arc<State>, plan: Plan) -> Response<Body> {
         }
         let usage = |a: &str, b: &str| json!({ a: usage_in, b: usage_out });
         if responses {
-            let done = json!({"type": "response.completed", "response": {"id": "resp_fake", "status": "completed", "model": bare, "usage": usage("input_tokens", "output_tokens")}});
+            let item = json!({"type": "message", "id": "msg_fake", "role": "assistant", "status": "completed",
+                "content": [{"type": "output_text", "text": ANSWER, "annotations": []}]});
+            let item_done = json!({"type": "response.output_item.done", "output_index": 0, "item": item.clone()});
+            if !send(event(item_done.to_string())).await {
+                return;
+            }
+            let done = json!({"type": "response.completed", "response": {"id": "resp_fake", "status": "completed", "model": bare, "output": [item], "usage": usage("input_tokens", "output_tokens")}});
             let _ = send(Bytes::from(format!("event: response.completed\ndata: {done}\n\n"))).await;
             return;
         }
