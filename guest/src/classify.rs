@@ -79,8 +79,8 @@ impl<'a> Evidence<'a> {
             .map(|m| m.model.to_owned())
             .filter(|m| !redact::has_secret_token(m));
 
-        // When a usage window resets: the body's own field, the Codex backend's headers, or the
-        // sentence ("Next reset in 3 hours", "try again in 3 days 6 hours", "…|<epoch>").
+        // When a usage window resets, by the body's own field or the Codex backend's headers
+        // (the sentence is read only for a quota verdict, in `verdict`).
         let now_s = failure.now_ms.map(|ms| ms / 1000);
         let resets_in_s = structured
             .resets_in_s
@@ -91,8 +91,7 @@ impl<'a> Evidence<'a> {
                     .and_then(|v| v.parse::<u64>().ok())
                     .zip(now_s)
                     .map(|(at, now)| at.saturating_sub(now))
-            })
-            .or_else(|| text_resets_s(&lower, now_s));
+            });
 
         Evidence {
             failure,
@@ -170,10 +169,16 @@ impl<'a> Evidence<'a> {
         // A rejection names the bare model (`gpt-5.4-mini`, never `openai-codex/gpt-5.4-mini`):
         // filter-fallbacks then drops every ref form of it.
         let remember = rule.remember.then_some(()).and(model.clone()).map(|model| Rejection {
-            model: bare(&model),
+            model: ModelRef::parse(&model).map_or_else(|_| model.clone(), |r| r.leaf().to_owned()),
             plan: failure.plan.unwrap_or(crate::types::Plan::Unknown),
             reason: rule.reason,
         });
+
+        // When a quota's usage window resets: the body's or the headers' word, else the
+        // sentence ("Next reset in 3 hours", "try again in 3 days 6 hours", "…|<epoch>").
+        let resets_in_s = (rule.reason == crate::types::FailureReason::QuotaExhausted)
+            .then(|| self.resets_in_s.or_else(|| text_resets_s(&self.lower, failure.now_ms.map(|ms| ms / 1000))))
+            .flatten();
 
         let retry = &ERRORS.retry;
         let attempt = failure.attempt.max(1);
@@ -193,20 +198,25 @@ impl<'a> Evidence<'a> {
             && u64::from(attempt) >= retry.repeat_cap.value
         {
             (action, rule_id, message) = (Action::NextCandidate, retry.repeat_cap.id, retry.repeat_cap.message);
-        } else if rule.reason == crate::types::FailureReason::QuotaExhausted
-            && let Some(resets) = self.resets_in_s
-        {
+        } else if let Some(resets) = resets_in_s {
             // A usage window that resets in hours is no retry: the wait is stated, and the
             // call moves on.
             retry_after_ms = Some(resets.saturating_mul(1000));
         }
 
-        let user_message = self.render(message, model.as_deref(), retry_after_ms, attempt);
+        let user_message = self.render(message, model.as_deref(), retry_after_ms, resets_in_s, attempt);
         Verdict { reason: rule.reason, action, retry_after_ms, user_message, remember, rule: rule_id.to_owned() }
     }
 
     /// Fills a message template. Every value from the input is redacted.
-    fn render(&self, template: &str, model: Option<&str>, delay_ms: Option<u64>, attempt: u32) -> String {
+    fn render(
+        &self,
+        template: &str,
+        model: Option<&str>,
+        delay_ms: Option<u64>,
+        resets_in_s: Option<u64>,
+        attempt: u32,
+    ) -> String {
         let failure = self.failure;
         let mut out = String::with_capacity(template.len() + 64);
         let mut rest = template;
@@ -252,7 +262,7 @@ impl<'a> Evidence<'a> {
                 "cap" => out.push_str(&human_ms(ERRORS.retry.delay_cap.value)),
                 "attempt" => out.push_str(&attempt.to_string()),
                 "resets" => {
-                    if let Some(resets) = self.resets_in_s {
+                    if let Some(resets) = resets_in_s {
                         out.push_str(&format!(" (it resets in {})", human_ms(resets.saturating_mul(1000))));
                     }
                 }
@@ -374,11 +384,6 @@ impl Structured {
             self.messages.push(text.into_owned());
         }
     }
-}
-
-/// The bare model id of a ref: its last path segment, as written.
-fn bare(model: &str) -> String {
-    model.trim().rsplit('/').next().unwrap_or(model).to_owned()
 }
 
 fn parse<'a, T: Deserialize<'a>>(raw: &'a str) -> Option<T> {

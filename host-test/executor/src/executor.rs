@@ -16,8 +16,8 @@ use bytes::Bytes;
 use route_policy_contract::guard::{self, Guard};
 use route_policy_contract::redact;
 use route_policy_contract::types::{
-    Attempt, AuthHeader, CallFailure, CallState, Candidate, EndpointRequest, FallbackRequest, Finished, Outcome,
-    Rejection, Sending, Step, Usage,
+    Attempt, AuthHeader, CallFailure, CallState, Candidate, Dropped, EndpointRequest, FallbackRequest, Finished,
+    Outcome, Rejection, Sending, Step, Usage,
 };
 use route_policy_host::{DecisionLog, Router};
 use serde::Serialize;
@@ -142,6 +142,9 @@ pub struct Receipt {
     pub attempts: Vec<AttemptRecord>,
     /// Rejections the policy learned in this call.
     pub learned: Vec<Rejection>,
+    /// The refs of the chain the policy left out, each with its reason and sentence (from the
+    /// call's first plan): nothing the caller asked for disappears without a word.
+    pub dropped: Vec<Dropped>,
     /// The usage of the answer that served.
     pub usage: Option<Usage>,
     /// The policy's revision.
@@ -256,6 +259,7 @@ impl<T: Transport> Executor<T> {
             failure: None,
             attempts: Vec::new(),
             learned: Vec::new(),
+            dropped: Vec::new(),
             usage: None,
             policy,
             rules: Vec::new(),
@@ -285,6 +289,9 @@ impl<T: Transport> Executor<T> {
                 Err(error) => break Err(Failed::Host { code: error.code().to_owned(), message: error.to_string() }),
             };
             self.health.store(&next.health);
+            if attempts.is_empty() {
+                receipt.dropped.clone_from(&next.plan.dropped);
+            }
             receipt.learned.extend(next.learned.iter().cloned());
             receipt.rules.extend(next.rules.iter().cloned());
             if let Some(failed) = interrupted.take() {

@@ -396,6 +396,7 @@ impl Gateway {
                         "model": served.candidate.model,
                         "fallback": served.fallback,
                         "notice": served.notice,
+                        "dropped": dropped_json(&result.receipt),
                         "policy": policy,
                     }),
                 );
@@ -427,7 +428,7 @@ impl Gateway {
         });
         // Dropped with the response body, or with this future if the client leaves first: the
         // loop and its upstream request go with it.
-        let running = Running { task, metrics: Arc::clone(&self.metrics) };
+        let mut running = Running { task, metrics: Arc::clone(&self.metrics), ended: false };
         let Some(first) = events.recv().await else {
             // Nothing passed on: the loop ended before any event could (a failure, or an
             // answer that was not a stream). Answer it whole.
@@ -439,7 +440,7 @@ impl Gateway {
                     "the call ended without a result",
                 );
             };
-            drop(running);
+            running.ended = true;
             self.account(&result);
             return self.whole(result, &requested, policy);
         };
@@ -458,8 +459,7 @@ impl Gateway {
             tag_headers(&mut response_headers, &now.candidate.model, now.fallback, &policy);
         }
         let first = if prefix.is_empty() { first } else { Bytes::from([prefix.as_bytes(), &first].concat()) };
-        let state =
-            Passing { first: Some(first), events, done: Some(done), gateway: self, responses, _running: running };
+        let state = Passing { first: Some(first), events, done: Some(done), gateway: self, responses, running };
         let body = StreamBody::new(futures_util::stream::unfold(state, |mut s| async move {
             if let Some(first) = s.first.take() {
                 return Some((Ok(Frame::data(first)), s));
@@ -468,6 +468,7 @@ impl Gateway {
                 return Some((Ok(Frame::data(bytes)), s));
             }
             let result = s.done.take()?.await.ok()?;
+            s.running.ended = true;
             s.gateway.account(&result);
             let failed = result.result.err()?;
             Some((Ok(Frame::data(error_event(&failed, s.responses))), s))
@@ -562,15 +563,18 @@ enum Api {
     Responses,
 }
 
-/// A streamed call's loop, aborted when its response is dropped unfinished.
+/// A streamed call's loop, aborted when its response is dropped before the loop's result was
+/// taken (the client went away).
 struct Running {
     task: tokio::task::JoinHandle<()>,
     metrics: Arc<Metrics>,
+    /// Whether the loop's result was taken (and counted).
+    ended: bool,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if !self.task.is_finished() {
+        if !self.ended {
             self.task.abort();
             self.metrics.call("client-disconnected");
         }
@@ -584,7 +588,7 @@ struct Passing {
     done: Option<oneshot::Receiver<CallResult>>,
     gateway: Arc<Gateway>,
     responses: bool,
-    _running: Running,
+    running: Running,
 }
 
 fn outcome_word(outcome: &Outcome) -> &'static str {
@@ -634,13 +638,18 @@ fn failure_response(failed: &Failed, receipt: &Receipt, policy: Value) -> Respon
         receipt.attempts.iter().map(|a| json!({"model": a.model, "outcome": outcome_word(&a.outcome)})).collect();
     let body = json!({
         "error": {"message": failed.message(), "type": "route_policy_error", "code": code},
-        "route_policy": {"attempts": attempts, "policy": policy},
+        "route_policy": {"attempts": attempts, "dropped": dropped_json(receipt), "policy": policy},
     });
     let mut response = json_response(status, &body);
     if let Some(ms) = retry_after {
         response.headers_mut().insert("retry-after", HeaderValue::from(ms.div_ceil(1000)));
     }
     response
+}
+
+/// The refs the policy left out of the chain, each with its reason and sentence.
+fn dropped_json(receipt: &Receipt) -> Value {
+    serde_json::to_value(&receipt.dropped).unwrap_or(Value::Null)
 }
 
 fn tag_headers(headers: &mut hyper::HeaderMap, model: &str, fallback: bool, policy: &Value) {

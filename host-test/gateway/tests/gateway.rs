@@ -184,11 +184,19 @@ async fn a_fallback_serves_and_the_answer_says_so() {
 async fn a_requests_own_fallbacks_replace_the_configured_ones_and_are_not_forwarded() {
     let rig = rig("").await;
     let mut body = ask("smart", false);
-    body["fallbacks"] = json!(["fake/gamma"]);
+    body["fallbacks"] = json!(["fake/gamma", "fake/gamma"]);
     let response = rig.chat(body).await;
     // The fake refuses a body that still carries `fallbacks`, as OpenAI does.
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(header(&response, "x-route-policy-model"), "fake/gamma");
+    // The ref the policy left out is named in the answer, with its reason.
+    let answer = json_of(response).await;
+    let dropped = &answer["route_policy"]["dropped"];
+    assert_eq!(
+        (dropped[0]["model"].as_str(), dropped[0]["reason"].as_str()),
+        (Some("fake/gamma"), Some("duplicate")),
+        "{answer}"
+    );
     let sent = rig.models_sent();
     assert!(sent.contains(&"gamma".to_owned()) && !sent.contains(&"beta".to_owned()), "{sent:?}");
     assert!(rig.fake.log().iter().all(|l| l.answer != "400 unrecognized"));
