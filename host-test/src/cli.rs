@@ -89,6 +89,15 @@ pub enum Command {
         /// The gateway's configuration (TOML; see the README).
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Follow this tag, `oci://REGISTRY/REPO:TAG` (needs a trusted key).
+        #[arg(long, value_name = "OCI_REF")]
+        watch: Option<String>,
+        /// Trust this ed25519 public key too (beside the configuration's); repeatable.
+        #[arg(long, value_name = "FILE")]
+        trusted_key: Vec<PathBuf>,
+        /// Where the policy comes from when it is in a registry.
+        #[command(flatten)]
+        registry: crate::commands::registry::RegistryArgs,
         /// Listen here instead of the configuration's address.
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
@@ -102,13 +111,33 @@ pub enum Command {
         /// The key pair's name (path without extension).
         name: PathBuf,
     },
-    /// Sign a policy component with a secret key: writes FILE.sig.
+    /// Sign a policy: a component file (writes FILE.sig), or an artifact in a registry,
+    /// `oci://REGISTRY/REPO@sha256:…` (attaches a signature artifact that refers to it).
     Sign {
         /// The secret key file (NAME.key).
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
-        /// The component to sign.
+        /// The component file, or the artifact's oci:// reference.
+        target: String,
+    },
+    /// Point a registry tag at a pushed (and signed) artifact: how a fleet's tag moves, forward
+    /// or back.
+    Tag {
+        /// The artifact, oci://REGISTRY/REPO@sha256:… (as push printed it).
+        artifact: String,
+        /// The tag to move, e.g. stable.
+        tag: String,
+    },
+    /// Push a policy component to a registry as a wasm artifact, after the checks every host
+    /// runs; prints oci://REGISTRY/REPO@sha256:… (plain http only for a loopback registry).
+    Push {
+        /// The component.
         file: PathBuf,
+        /// Where: oci://REGISTRY/REPO:TAG.
+        target: String,
+        /// Canary vectors it must pass (default: the shipped canary).
+        #[arg(long, value_name = "FILE")]
+        canary: Option<PathBuf>,
     },
 }
 
@@ -136,7 +165,7 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line. `Err` is a message for stderr (exit code 2).
 pub fn run(cli: Cli) -> CliResult<ExitCode> {
-    // The signing commands and the fake upstream need no engine.
+    // The signing and tagging commands and the fake upstream need no engine.
     match &cli.command {
         Command::FakeUpstream { scale } => return commands::fake_upstream::run(*scale),
         Command::Keygen { name } => {
@@ -144,8 +173,12 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
             println!("wrote {} (secret, keep it private) and {}", secret.display(), public.display());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Sign { key, file } => {
-            println!("wrote {}", route_policy_host::sign(key, file)?.display());
+        Command::Sign { key, target } if target.starts_with("oci://") => {
+            return commands::registry::sign(key, target);
+        }
+        Command::Tag { artifact, tag } => return commands::registry::tag(artifact, tag),
+        Command::Sign { key, target } => {
+            println!("wrote {}", route_policy_host::sign(key, target.as_ref())?.display());
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -160,9 +193,11 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
         Command::Inspect => commands::inspect::run(&cli.engine, &engine),
         Command::Serve(args) => serve::run(engine, cli.engine.component, args),
-        Command::Gateway { config, listen, fake_upstream } => {
-            commands::gateway::run(engine, cli.engine.component, &config, listen, fake_upstream)
+        Command::Gateway { config, listen, fake_upstream, watch, trusted_key, registry } => {
+            let options = commands::gateway::Options { listen, fake_upstream, watch, trusted_key, registry };
+            commands::gateway::run(engine, cli.engine.component, &config, options)
         }
+        Command::Push { file, target, canary } => commands::registry::push(&engine, &file, &target, canary.as_deref()),
         Command::Bench { inputs: true, .. } => {
             for (op, call) in crate::bench::inputs() {
                 println!("{}", serde_json::json!({"op": op, "input": call.input()}));
@@ -170,7 +205,9 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { json, .. } => commands::bench::run(&engine, json),
-        Command::Keygen { .. } | Command::Sign { .. } | Command::FakeUpstream { .. } => unreachable!("answered above"),
+        Command::Keygen { .. } | Command::Sign { .. } | Command::Tag { .. } | Command::FakeUpstream { .. } => {
+            unreachable!("answered above")
+        }
     }
 }
 

@@ -15,6 +15,10 @@
 //! component = "policy.wasm"
 //! watch = true                       # hot-swap it when the file changes (verified)
 //! pin-sha256 = "…"                   # or trusted-keys = ["ops.pub"]
+//! # or, from a registry (trusted-keys required): a digest to pin, or a tag to watch
+//! # registry = "oci://registry.example.com/policies/route:stable"
+//! # data-dir = "/var/lib/route-policy"  # the last good policy (default: ~/.local/state/route-policy)
+//! # poll-seconds = 30                   # how often a watched tag is polled
 //!
 //! [[providers]]                      # OpenAI-compatible servers, and base URLs of OpenAI's own
 //! id = "acme"
@@ -104,6 +108,12 @@ pub struct PolicySource {
     /// Let a lower revision replace the serving one.
     #[serde(default)]
     pub allow_rollback: bool,
+    /// The policy from a registry: `oci://…@sha256:…` (pinned) or `oci://…:TAG` (watched).
+    pub registry: Option<String>,
+    /// Where the last good registry policy is kept (default: `~/.local/state/route-policy`).
+    pub data_dir: Option<PathBuf>,
+    /// Seconds between two polls of a watched tag (default 30).
+    pub poll_seconds: Option<f64>,
 }
 
 /// A credential: what the policy sees, and where the gateway finds the secret.
@@ -186,6 +196,9 @@ impl Config {
             anchor(p);
         }
         config.policy.trusted_keys.iter_mut().for_each(anchor);
+        if let Some(p) = config.policy.data_dir.as_mut() {
+            anchor(p);
+        }
         config.credentials.iter_mut().filter_map(|c| c.secret_file.as_mut()).for_each(anchor);
         Ok(config)
     }
@@ -212,6 +225,22 @@ impl Config {
                     credential.profile_id
                 ));
             }
+        }
+        let policy = &self.policy;
+        if policy.registry.is_some() {
+            if policy.component.is_some() || policy.watch || policy.pin_sha256.is_some() {
+                return Err("policy.registry stands alone: no component, watch or pin-sha256 beside it (a tag is \
+                            watched, a digest is pinned)"
+                    .to_owned());
+            }
+            if policy.trusted_keys.is_empty() {
+                return Err("policy.registry needs policy.trusted-keys: a registry policy must be signed".to_owned());
+            }
+        }
+        if let Some(seconds) = policy.poll_seconds
+            && !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0)
+        {
+            return Err(format!("policy.poll-seconds = {seconds}: give a number of seconds above 0, at most a day"));
         }
         let mut names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
         names.sort_unstable();

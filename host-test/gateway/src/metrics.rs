@@ -35,6 +35,11 @@ struct Reason {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Origin {
+    origin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Serving {
     revision: String,
     sha256: String,
@@ -49,8 +54,8 @@ pub struct Metrics {
     fallbacks: Family<Fallback, Counter>,
     rejected: Family<Reason, Counter>,
     circuits_open: Gauge,
-    activations: Counter,
-    refusals: Counter,
+    activations: Family<Origin, Counter>,
+    refusals: Family<Reason, Counter>,
     policy: Family<Serving, Gauge>,
     serving: Mutex<Option<Serving>>,
     step_seconds: Histogram,
@@ -74,16 +79,16 @@ impl Metrics {
         registry.register("requests_rejected", "Requests refused before any attempt, by reason", rejected.clone());
         let circuits_open = Gauge::default();
         registry.register("circuits_open", "Routes whose circuit is open now", circuits_open.clone());
-        let activations = Counter::default();
+        let activations = Family::<Origin, Counter>::default();
         registry.register(
             "policy_activations",
-            "Policies that passed every check and began serving",
+            "Policies that passed every check and began serving, by origin (file, built-in, registry, last-good)",
             activations.clone(),
         );
-        let refusals = Counter::default();
+        let refusals = Family::<Reason, Counter>::default();
         registry.register(
             "policy_refusals",
-            "Policy updates refused (the previous one kept serving)",
+            "Policy updates refused (the previous one kept serving), by the step or check that refused",
             refusals.clone(),
         );
         let policy = Family::<Serving, Gauge>::default();
@@ -142,9 +147,9 @@ impl Metrics {
         self.circuits_open.set(open as i64);
     }
 
-    /// A policy began serving.
-    pub fn activated(&self, revision: &str, sha256: &str) {
-        self.activations.inc();
+    /// A policy began serving; `origin` is `file`, `built-in`, `registry` or `last-good`.
+    pub fn activated(&self, origin: &str, revision: &str, sha256: &str) {
+        self.activations.get_or_create(&Origin { origin: origin.to_owned() }).inc();
         let now = Serving { revision: revision.to_owned(), sha256: sha256.to_owned() };
         let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(before) = serving.replace(now.clone()) {
@@ -153,9 +158,10 @@ impl Metrics {
         self.policy.get_or_create(&now).set(1);
     }
 
-    /// A policy update was refused.
-    pub fn refused(&self) {
-        self.refusals.inc();
+    /// A policy update was refused; `reason` is the step (`canary`, `rollback`, `verify`…) or
+    /// the registry check (`manifest-digest`, `blob-digest`, `unsigned`…) that refused it.
+    pub fn refused(&self, reason: &str) {
+        self.refusals.get_or_create(&Reason { reason: reason.to_owned() }).inc();
     }
 
     /// Everything, as OpenMetrics text.

@@ -24,8 +24,9 @@ use route_policy_executor::{
 };
 use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome, Rejection};
 use route_policy_host::{
-    DecisionLog, Engine, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
+    DecisionLog, Engine, LoadError, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
 };
+use route_policy_oci::{DEFAULT_POLL_INTERVAL, Event, OciRef, RegistrySource, Watching, default_data_dir};
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -70,7 +71,44 @@ pub struct Gateway {
     /// Rejections the policy learned (a model an account may not use), passed to every later
     /// call's chain so that filter-fallbacks drops the model before it is tried again.
     learned: std::sync::Mutex<Vec<Rejection>>,
-    _watcher: Option<Watcher>,
+    /// The registry the policy comes from, when it does.
+    registry: Option<Arc<RegistrySource>>,
+    _watcher: Option<Watch>,
+}
+
+/// Keeps the policy's watch running: a file's, or a registry tag's.
+enum Watch {
+    File(#[allow(dead_code)] Watcher),
+    Registry(#[allow(dead_code)] Watching),
+}
+
+/// The policy options of a configuration: pin, trusted keys, rollback.
+fn reload_options(source: &crate::config::PolicySource) -> Result<ReloadOptions, GatewayError> {
+    let mut trust = Trust::none();
+    if let Some(pin) = &source.pin_sha256 {
+        trust = trust.pin_sha256(pin).map_err(start("policy.pin-sha256"))?;
+    }
+    for key in &source.trusted_keys {
+        let key = read_public_key(key).map_err(start("policy.trusted-keys"))?;
+        trust = trust.trust_key(key).map_err(start("policy.trusted-keys"))?;
+    }
+    Ok(ReloadOptions { trust, allow_rollback: source.allow_rollback, ..ReloadOptions::default() })
+}
+
+/// Logs a registry event and counts it.
+fn report(metrics: &Metrics, event: &Event) {
+    match event {
+        Event::Activated { policy, origin, .. } => {
+            eprintln!("activated {} from the {}", policy.id(), origin.as_str());
+            metrics.activated(origin.as_str(), &policy.id().revision, &policy.id().sha256);
+        }
+        Event::Refused(refusal) => {
+            eprintln!("{refusal}; the serving policy stays");
+            metrics.refused(refusal.reason.as_str());
+        }
+        Event::Unreachable(why) => eprintln!("registry unreachable: {why}; the serving policy stays"),
+        Event::Unchanged => {}
+    }
 }
 
 /// The most learned rejections kept (the oldest go first); the contract accepts 256.
@@ -79,28 +117,13 @@ pub const MAX_LEARNED: usize = 128;
 impl Gateway {
     /// Starts a gateway's state from its configuration: reads the secrets, loads and checks the
     /// policy (and watches it, if asked), opens the decision log. `clock` scales the loop's
-    /// waits (tests); `Clock::default()` is real time.
+    /// waits (tests); `Clock::default()` is real time. A registry policy needs [`Gateway::open`].
     pub fn start(config: Config, engine: Engine, clock: Clock) -> Result<Gateway, GatewayError> {
-        let client_key = config.client_key().map_err(GatewayError::Start)?;
-        let mut secrets = StaticCredentials::new();
-        for credential in &config.credentials {
-            let secret = credential.read_secret().map_err(start(&format!("credential `{}`", credential.profile_id)))?;
-            secrets = secrets.with(credential.profile_id.clone(), Secret::new(secret));
-        }
-        let mut transport = HttpTransport::new();
-        for route in &config.routes {
-            transport = transport.route(&route.from, &route.to).map_err(start("route"))?;
+        if config.policy.registry.is_some() {
+            return Err(GatewayError::Start("policy.registry: start the gateway with Gateway::open".into()));
         }
         let source = &config.policy;
-        let mut trust = Trust::none();
-        if let Some(pin) = &source.pin_sha256 {
-            trust = trust.pin_sha256(pin).map_err(start("policy.pin-sha256"))?;
-        }
-        for key in &source.trusted_keys {
-            let key = read_public_key(key).map_err(start("policy.trusted-keys"))?;
-            trust = trust.trust_key(key).map_err(start("policy.trusted-keys"))?;
-        }
-        let options = ReloadOptions { trust, allow_rollback: source.allow_rollback, ..ReloadOptions::default() };
+        let options = reload_options(source)?;
         let host = match &source.component {
             Some(path) => PolicyHost::open(engine, path, options),
             None if options.trust.is_required() => {
@@ -111,32 +134,87 @@ impl Gateway {
             None => Policy::builtin(&engine).and_then(|policy| PolicyHost::new(engine, policy, options)),
         }
         .map_err(start("policy"))?;
+        let origin = if source.component.is_some() { "file" } else { "built-in" };
+        let mut gateway = Gateway::assemble(config, host, None, clock, origin)?;
+        gateway._watcher = match (gateway.config.policy.watch, gateway.config.policy.component.clone()) {
+            (true, Some(path)) => {
+                let metrics = Arc::clone(&gateway.metrics);
+                let report = move |outcome: Result<Arc<Policy>, LoadError>| match outcome {
+                    Ok(policy) => {
+                        eprintln!("activated {}", policy.id());
+                        metrics.activated("file", &policy.id().revision, &policy.id().sha256);
+                    }
+                    Err(error) => {
+                        eprintln!("rejected {error}; the previous policy keeps serving");
+                        metrics.refused(error.step.as_str());
+                    }
+                };
+                Some(Watch::File(
+                    gateway.host.watch(path, Duration::from_millis(100), report).map_err(start("policy.watch"))?,
+                ))
+            }
+            (true, None) => return Err(GatewayError::Start("policy.watch needs policy.component".into())),
+            (false, _) => None,
+        };
+        Ok(gateway)
+    }
+
+    /// Starts a gateway like [`Gateway::start`], and also from a registry (`policy.registry`):
+    /// the first policy is pulled and verified (or the last good one served, when the registry
+    /// is unreachable), and a watched tag is polled from then on. Runs inside a tokio runtime.
+    pub async fn open(config: Config, engine: Engine, clock: Clock) -> Result<Gateway, GatewayError> {
+        let Some(reference) = config.policy.registry.clone() else {
+            return Gateway::start(config, engine, clock);
+        };
+        let reference = OciRef::parse(&reference).map_err(start("policy.registry"))?;
+        let data_dir = match &config.policy.data_dir {
+            Some(dir) => dir.clone(),
+            None => default_data_dir().map_err(start("policy.data-dir"))?,
+        };
+        let registry = Arc::new(RegistrySource::new(reference, &data_dir).map_err(start("policy.registry"))?);
+        let options = reload_options(&config.policy)?;
+        let (host, events) = registry.start(engine, options).await.map_err(start("policy.registry"))?;
+        let interval = config.policy.poll_seconds.map_or(DEFAULT_POLL_INTERVAL, Duration::from_secs_f64);
+        let mut gateway = Gateway::assemble(config, host, Some(Arc::clone(&registry)), clock, "")?;
+        for event in &events {
+            report(&gateway.metrics, event);
+        }
+        if registry.watches() {
+            let metrics = Arc::clone(&gateway.metrics);
+            let watching = registry.watch(Arc::clone(&gateway.host), interval, move |event| report(&metrics, event));
+            gateway._watcher = Some(Watch::Registry(watching));
+        }
+        Ok(gateway)
+    }
+
+    /// The rest of a start, once the policy serves: secrets, routes, log, metrics, executor.
+    fn assemble(
+        config: Config,
+        host: PolicyHost,
+        registry: Option<Arc<RegistrySource>>,
+        clock: Clock,
+        origin: &str,
+    ) -> Result<Gateway, GatewayError> {
+        let client_key = config.client_key().map_err(GatewayError::Start)?;
+        let mut secrets = StaticCredentials::new();
+        for credential in &config.credentials {
+            let secret = credential.read_secret().map_err(start(&format!("credential `{}`", credential.profile_id)))?;
+            secrets = secrets.with(credential.profile_id.clone(), Secret::new(secret));
+        }
+        let mut transport = HttpTransport::new();
+        for route in &config.routes {
+            transport = transport.route(&route.from, &route.to).map_err(start("route"))?;
+        }
         let log = match &config.decision_log {
             Some(path) => Some(Arc::new(DecisionLog::open(path).map_err(start("decision-log"))?)),
             None => None,
         };
         let host = Arc::new(host);
         let metrics = Arc::new(Metrics::new(config.refs()));
-        let id = host.current().id().clone();
-        metrics.activated(&id.revision, &id.sha256);
-        let watcher = match (source.watch, &source.component) {
-            (true, Some(path)) => {
-                let metrics = Arc::clone(&metrics);
-                let report = move |outcome: Result<Arc<Policy>, _>| match outcome {
-                    Ok(policy) => {
-                        eprintln!("activated {}", policy.id());
-                        metrics.activated(&policy.id().revision, &policy.id().sha256);
-                    }
-                    Err(error) => {
-                        eprintln!("rejected {error}; the previous policy keeps serving");
-                        metrics.refused();
-                    }
-                };
-                Some(host.watch(path.clone(), Duration::from_millis(100), report).map_err(start("policy.watch"))?)
-            }
-            (true, None) => return Err(GatewayError::Start("policy.watch needs policy.component".into())),
-            (false, _) => None,
-        };
+        if !origin.is_empty() {
+            let id = host.current().id().clone();
+            metrics.activated(origin, &id.revision, &id.sha256);
+        }
         // The executor asks the host, so a swap takes over at the next step of a call in
         // flight: the loop's whole state is in the call, never in the policy.
         let router: Arc<dyn Router + Send + Sync> = Arc::clone(&host) as _;
@@ -148,11 +226,28 @@ impl Gateway {
             config,
             client_key,
             host,
+            registry,
             executor: Arc::new(executor),
             metrics,
             learned: std::sync::Mutex::new(Vec::new()),
-            _watcher: watcher,
+            _watcher: None,
         })
+    }
+
+    /// What `GET /status` answers: the registry source's status, or the serving policy's
+    /// file and identity.
+    pub fn status(&self) -> Value {
+        match &self.registry {
+            Some(registry) => serde_json::to_value(registry.status()).unwrap_or(Value::Null),
+            None => {
+                let policy = self.policy();
+                json!({
+                    "source": policy.id().source,
+                    "active": {"revision": policy.id().revision, "sha256": policy.id().sha256,
+                               "rules_digest": policy.id().rules_digest},
+                })
+            }
+        }
     }
 
     /// The serving policy.
@@ -189,6 +284,7 @@ impl Gateway {
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path().to_owned();
         match (request.method(), path.as_str()) {
+            (&Method::GET, "/status") => json_response(StatusCode::OK, &self.status()),
             (&Method::GET, "/healthz") => {
                 json_response(StatusCode::OK, &json!({"status": "ok", "policy": self.policy().id().tag()}))
             }

@@ -441,14 +441,18 @@ async fn a_watched_policy_that_fails_its_checks_is_refused_and_the_old_one_keeps
     let rig = rig(&format!("[policy]\ncomponent = {:?}\nwatch = true\n", path.display().to_string())).await;
     let metrics =
         || async { rig.client.get(format!("{}/metrics", rig.origin)).send().await.unwrap().text().await.unwrap() };
-    assert!(metrics().await.lines().any(|l| l == "route_policy_policy_activations_total 1"));
+    assert!(metrics().await.lines().any(|l| l == r#"route_policy_policy_activations_total{origin="file"} 1"#));
     std::fs::write(&path, b"\0asm but not a component").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !metrics().await.lines().any(|l| l == "route_policy_policy_refusals_total 1") {
+    while !metrics().await.lines().any(|l| l == r#"route_policy_policy_refusals_total{reason="compile"} 1"#) {
         assert!(Instant::now() < deadline, "the refusal was never counted: {}", metrics().await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(rig.chat(ask("fake/beta", false)).await.status(), 200, "the first policy still serves");
+    let status = rig.client.get(format!("{}/status", rig.origin)).send().await.unwrap().bytes().await.unwrap();
+    let status: Value = serde_json::from_slice(&status).unwrap();
+    assert_eq!(status["source"], path.display().to_string());
+    assert_eq!(status["active"]["sha256"], route_policy_host::sha256_hex(route_policy_host::BUILTIN));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

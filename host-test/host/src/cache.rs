@@ -55,8 +55,9 @@ impl Cache {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             format!("compiled-code cache {}: {what}: {e}; compiling without it", dir.display())
         };
-        let handle = private::open_dir(&dir).map_err(|e| fail("refusing it", &e))?;
-        let key = private::load_or_create_key(&handle, KEY_NAME).map_err(|e| fail("refusing its key", &e))?;
+        let handle = crate::private_dir::open_dir(&dir).map_err(|e| fail("refusing it", &e))?;
+        let key =
+            crate::private_dir::load_or_create_key(&handle, KEY_NAME).map_err(|e| fail("refusing its key", &e))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Ok(Cache { dir, handle, key, engine_hash: format!("{:016x}", hasher.finish()), refused: OnceLock::new() })
@@ -91,7 +92,7 @@ impl Cache {
     #[cfg(unix)]
     pub(crate) fn load(&self, engine: &wasmtime::Engine, sha256: &[u8; 32]) -> Option<Component> {
         let name = self.entry_name(sha256);
-        let bytes = match private::read(&self.handle, &name, private::ENTRY_FORBIDDEN) {
+        let bytes = match crate::private_dir::read(&self.handle, &name, crate::private_dir::ENTRY_FORBIDDEN) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return None,
             Err(e) => {
@@ -123,112 +124,6 @@ impl Cache {
         let tag = self.tag(&name, &contents).finalize().into_bytes();
         contents.extend_from_slice(&tag);
         #[cfg(unix)]
-        let _ = private::write_into_place(&self.handle, &name, &contents);
-    }
-}
-
-/// Opening and checking files that must belong to this uid alone.
-#[cfg(unix)]
-mod private {
-    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-    use std::io::{Read, Write};
-    use std::os::fd::{AsFd, OwnedFd};
-    use std::path::Path;
-
-    /// Mode bits an entry may not have: group or others may neither write nor read it.
-    pub(super) const ENTRY_FORBIDDEN: u32 = 0o077;
-    /// Mode bits the directory may not have: group or others may not write it.
-    const DIR_FORBIDDEN: u32 = 0o022;
-
-    /// Opens the cache directory (creating it 0700 if missing) without following a link at its
-    /// last component, and checks the open directory.
-    pub(super) fn open_dir(dir: &Path) -> std::io::Result<OwnedFd> {
-        use std::os::unix::fs::DirBuilderExt;
-        match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-            Ok(()) => {}
-            // An existing link to a directory: `create` succeeds on it; the open below refuses it.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        let handle = rustix::fs::open(
-            dir,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| refusal(format!("cannot open it as a directory without following a link ({e})")))?;
-        check(&handle, FileType::Directory, DIR_FORBIDDEN)?;
-        Ok(handle)
-    }
-
-    /// Reads `name` in `dir` if it exists; refuses a link, another owner, or a forbidden mode.
-    pub(super) fn read(dir: &OwnedFd, name: &str, forbidden: u32) -> std::io::Result<Option<Vec<u8>>> {
-        let file =
-            match rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()) {
-                Ok(fd) => fd,
-                Err(rustix::io::Errno::NOENT) => return Ok(None),
-                Err(rustix::io::Errno::LOOP) => return Err(refusal(format!("{name} is a symbolic link"))),
-                Err(e) => return Err(e.into()),
-            };
-        check(&file, FileType::RegularFile, forbidden)?;
-        let mut bytes = Vec::new();
-        std::fs::File::from(file).read_to_end(&mut bytes)?;
-        Ok(Some(bytes))
-    }
-
-    /// The MAC key: read if present (and private), else made and stored.
-    pub(super) fn load_or_create_key(dir: &OwnedFd, name: &str) -> std::io::Result<[u8; 32]> {
-        if let Some(bytes) = read(dir, name, ENTRY_FORBIDDEN)? {
-            return bytes.try_into().map_err(|_| refusal(format!("{name} is not 32 bytes")));
-        }
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-        write_into_place(dir, name, &key)?;
-        // Two processes may have raced to create it: use whichever key won the rename.
-        let stored = read(dir, name, ENTRY_FORBIDDEN)?.ok_or_else(|| refusal(format!("{name} vanished")))?;
-        stored.try_into().map_err(|_| refusal(format!("{name} is not 32 bytes")))
-    }
-
-    /// Writes a private file beside its final name, then renames it into place.
-    pub(super) fn write_into_place(dir: &OwnedFd, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-        let temporary = format!(".{name}.{}.tmp", std::process::id());
-        let _ = rustix::fs::unlinkat(dir, temporary.as_str(), AtFlags::empty());
-        let written = (|| {
-            let fd = rustix::fs::openat(
-                dir,
-                temporary.as_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o600),
-            )?;
-            let mut file = std::fs::File::from(fd);
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            rustix::fs::renameat(dir, temporary.as_str(), dir, name)?;
-            Ok(())
-        })();
-        if written.is_err() {
-            let _ = rustix::fs::unlinkat(dir, temporary.as_str(), AtFlags::empty());
-        }
-        written
-    }
-
-    /// Checks an open file's type, owner and mode.
-    fn check(fd: impl AsFd, kind: FileType, forbidden: u32) -> std::io::Result<()> {
-        let stat = rustix::fs::fstat(fd)?;
-        let mode = stat.st_mode as u32;
-        if FileType::from_raw_mode(stat.st_mode) != kind {
-            return Err(refusal(format!("it is not a {kind:?}")));
-        }
-        let euid = rustix::process::geteuid().as_raw();
-        if stat.st_uid != euid {
-            return Err(refusal(format!("it belongs to uid {}, not to this process's uid {euid}", stat.st_uid)));
-        }
-        if mode & forbidden != 0 {
-            return Err(refusal(format!("it is open to other users (mode {:o})", mode & 0o777)));
-        }
-        Ok(())
-    }
-
-    fn refusal(reason: String) -> std::io::Error {
-        std::io::Error::new(std::io::ErrorKind::PermissionDenied, reason)
+        let _ = crate::private_dir::write_into_place(&self.handle, &name, &contents);
     }
 }

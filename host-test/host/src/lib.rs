@@ -24,7 +24,8 @@
 //! (what a policy may import), `store` (each call's store, memory cap and deadline),
 //! `cpu_clock`, `cache` (compiled code), `policy` (loading and calling), `router` (the
 //! questions), `identity` (which policy answered), `trust` (pins and signatures), `canary`,
-//! `policy_host` (serving with verified hot swap), `decision_log`, and `error`. The contract's
+//! `policy_host` (serving with verified hot swap), `private_dir` (files only this uid may
+//! touch), `decision_log`, and `error`. The contract's
 //! vocabulary, envelope and guard come from `route-policy-contract`, re-exported here.
 #![deny(missing_docs)]
 
@@ -40,6 +41,8 @@ mod imports;
 mod limits;
 mod policy;
 mod policy_host;
+#[cfg(unix)]
+mod private_dir;
 mod router;
 mod store;
 mod trust;
@@ -49,13 +52,15 @@ pub use cpu_clock::thread_cpu_time;
 pub use decision_log::{DecisionLog, MAX_DIGESTED_INPUT};
 pub use engine::{Engine, EngineBuilder};
 pub use error::{CanaryError, EngineError, Error, FileError, LoadError, Step, TrustError};
-pub use identity::{PolicyId, sha256_hex};
+pub use identity::{PolicyId, from_hex, hex, sha256_hex};
 pub use imports::ALLOWED_IMPORTS;
 pub use limits::Limits;
 pub use policy::{BUILTIN, BUILTIN_SOURCE, Inspection, Policy, Session, inspect};
 pub use policy_host::{PolicyHost, ReloadOptions, Tagged, Watcher, revision_order};
+#[cfg(unix)]
+pub use private_dir::PrivateDir;
 pub use router::{Native, Router};
-pub use trust::{Trust, keygen, read_public_key, sign, signature_path};
+pub use trust::{Trust, keygen, read_public_key, read_secret_key, sign, sign_manifest, signature_path};
 
 /// The credential-egress guard every answer passes.
 pub use route_policy_contract::guard;

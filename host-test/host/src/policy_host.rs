@@ -85,6 +85,16 @@ impl PolicyHost {
         self
     }
 
+    /// The engine every candidate is compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// What this host requires of every policy.
+    pub fn options(&self) -> &ReloadOptions {
+        &self.options
+    }
+
     /// The policy serving now. A caller holding it keeps it alive across a swap.
     pub fn current(&self) -> Arc<Policy> {
         self.current.load_full()
@@ -93,7 +103,13 @@ impl PolicyHost {
     /// Replaces the policy with the one at `path`, if it passes every check; otherwise the
     /// current policy keeps serving and the error says which step refused.
     pub fn reload(&self, path: &Path) -> Result<Arc<Policy>, LoadError> {
-        let candidate = load_verified(&self.engine, &self.options, path)?;
+        self.offer(load_verified(&self.engine, &self.options, path)?)
+    }
+
+    /// Replaces the policy with `candidate`, loaded by the caller from bytes whose provenance
+    /// it has checked (a registry pull verifies the digest and the signature itself), if it
+    /// passes steps 4 to 6: the canary, the rollback check, the swap.
+    pub fn offer(&self, candidate: Policy) -> Result<Arc<Policy>, LoadError> {
         canary(&self.options, &candidate)?;
         let serving = self.current();
         if !self.options.allow_rollback

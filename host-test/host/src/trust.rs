@@ -18,6 +18,11 @@ use std::path::{Path, PathBuf};
 /// What a signature signs: a fixed context, then the component's sha256.
 const CONTEXT: &[u8] = b"route-policy component v1\0";
 
+/// What a registry signature signs: a fixed context, then the sha256 of the artifact's
+/// manifest (which names the component's digest, its media types and its annotations). The
+/// contexts differ, so a file signature can never pass for a manifest signature, or back.
+const MANIFEST_CONTEXT: &[u8] = b"route-policy oci manifest v1\0";
+
 /// What the host requires of a policy file before it compiles it.
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
@@ -82,8 +87,26 @@ impl Trust {
 
     /// Whether a trusted key signed this component's sha256 (`verify_strict`, strong keys only).
     pub fn signed_by_trusted_key(&self, digest: &[u8; 32], signature: &Signature) -> bool {
-        let message = signed_message(digest);
-        self.keys.iter().any(|key| !key.is_weak() && key.verify_strict(&message, signature).is_ok())
+        self.any_key_verifies(&signed_message(digest), signature)
+    }
+
+    /// Whether a trusted key signed this manifest's sha256, as [`sign_manifest`] does.
+    pub fn manifest_signed_by_trusted_key(&self, manifest_digest: &[u8; 32], signature: &Signature) -> bool {
+        self.any_key_verifies(&[MANIFEST_CONTEXT, manifest_digest].concat(), signature)
+    }
+
+    /// Whether any signing key is trusted.
+    pub fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// Whether a pin is set.
+    pub fn has_pin(&self) -> bool {
+        self.pin.is_some()
+    }
+
+    fn any_key_verifies(&self, message: &[u8], signature: &Signature) -> bool {
+        self.keys.iter().any(|key| !key.is_weak() && key.verify_strict(message, signature).is_ok())
     }
 }
 
@@ -120,16 +143,27 @@ pub fn keygen(name: &Path) -> Result<(PathBuf, PathBuf), TrustError> {
     Ok((secret, public))
 }
 
-/// Signs the component at `path` with the secret key file `key`; writes `FILE.sig`.
-pub fn sign(key: &Path, path: &Path) -> Result<PathBuf, TrustError> {
+/// Reads a secret key file (`NAME.key`, the 32-byte seed in hex).
+pub fn read_secret_key(key: &Path) -> Result<SigningKey, TrustError> {
     let text = std::fs::read_to_string(key).map_err(|e| file_error(key, e))?;
     let seed = decode::<32>(text.trim()).ok_or_else(|| TrustError::File {
         path: key.to_owned(),
         reason: "not a secret key (64 hex digits)".to_owned(),
     })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Signs an artifact manifest's sha256, for [`Trust::manifest_signed_by_trusted_key`].
+pub fn sign_manifest(key: &SigningKey, manifest_digest: &[u8; 32]) -> Signature {
+    key.sign(&[MANIFEST_CONTEXT, manifest_digest].concat())
+}
+
+/// Signs the component at `path` with the secret key file `key`; writes `FILE.sig`.
+pub fn sign(key: &Path, path: &Path) -> Result<PathBuf, TrustError> {
+    let key = read_secret_key(key)?;
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
     let digest: [u8; 32] = Sha256::digest(&bytes).into();
-    let signature = SigningKey::from_bytes(&seed).sign(&signed_message(&digest));
+    let signature = key.sign(&signed_message(&digest));
     let sig_path = signature_path(path);
     std::fs::write(&sig_path, format!("{}\n", hex(&signature.to_bytes()))).map_err(|e| file_error(&sig_path, e))?;
     Ok(sig_path)
@@ -154,18 +188,7 @@ pub fn read_public_key(path: &Path) -> Result<VerifyingKey, TrustError> {
     Ok(key)
 }
 
-use crate::identity::hex;
-
-fn decode<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    if hex.len() != N * 2 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()?;
-    }
-    Some(out)
-}
+use crate::identity::{from_hex as decode, hex};
 
 #[cfg(test)]
 mod tests {

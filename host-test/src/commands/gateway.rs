@@ -3,6 +3,7 @@
 //! for each policy swap.
 
 use crate::cli::CliResult;
+use crate::commands::registry::RegistryArgs;
 use route_policy_gateway::{Config, Gateway, RouteEntry};
 use route_policy_host::Engine;
 use std::net::SocketAddr;
@@ -10,20 +11,41 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The command line's additions to the configuration file.
+pub struct Options {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--fake-upstream`.
+    pub fake_upstream: bool,
+    /// `--watch oci://…:TAG`.
+    pub watch: Option<String>,
+    /// `--trusted-key`.
+    pub trusted_key: Vec<PathBuf>,
+    /// `--policy`, `--data-dir`, `--poll-seconds`.
+    pub registry: RegistryArgs,
+}
+
 /// Runs the gateway until it is stopped.
-pub fn run(
-    engine: Engine,
-    component: Option<PathBuf>,
-    path: &Path,
-    listen: Option<SocketAddr>,
-    fake_upstream: bool,
-) -> CliResult<ExitCode> {
+pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, options: Options) -> CliResult<ExitCode> {
+    let Options { listen, fake_upstream, watch, trusted_key, registry } = options;
     let mut config = Config::load(path)?;
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    config.policy.trusted_keys.extend(trusted_key);
+    if let Some(reference) = registry.reference(watch.as_deref())? {
+        config.policy.registry = Some(reference);
+        config.policy.component = None;
+        config.policy.watch = false;
+        config.policy.pin_sha256 = None;
+        config.policy.data_dir = Some(registry.data_dir()?);
+        config.policy.poll_seconds = Some(registry.interval()?.as_secs_f64());
+        if config.policy.trusted_keys.is_empty() {
+            return Err("a registry policy needs a trusted key: --trusted-key FILE, or policy.trusted-keys".into());
+        }
+    }
     // `--component` stands in for a configuration that names no policy.
-    if config.policy.component.is_none() {
+    if config.policy.component.is_none() && config.policy.registry.is_none() {
         config.policy.component = component;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -42,7 +64,7 @@ pub fn run(
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("listen on {}: {e}", config.listen))?;
-        let gateway = Arc::new(Gateway::start(config, engine, Default::default())?);
+        let gateway = Arc::new(Gateway::open(config, engine, Default::default()).await?);
         crate::cli::warn_about_cache(gateway.policy().engine());
         eprintln!("activated {}", gateway.policy().id());
         println!("listening on {}", listener.local_addr()?);

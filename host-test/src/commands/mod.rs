@@ -8,4 +8,5 @@ pub mod fake_upstream;
 pub mod gateway;
 pub mod inspect;
 pub mod oneshot;
+pub mod registry;
 pub mod serve;

@@ -2,12 +2,18 @@
 //! swaps. Each answer line adds `"policy": {"revision", "sha256"}`; with `--watch` the
 //! component file is reloaded when it changes, and each outcome is logged on stderr as
 //! `activated …` or `rejected …: reason`.
+//!
+//! From a registry: `--policy oci://…@sha256:…` serves a pinned artifact, `--watch oci://…:TAG`
+//! follows a tag; both need `--trusted-key`. The status (what serves, the last poll, the last
+//! refusal) is rewritten to `--status FILE` after every event.
 
 use crate::cli::CliResult;
+use crate::commands::registry::RegistryArgs;
 use clap::Args;
 use route_policy_host::wire;
 use route_policy_host::{Canary, PolicyHost, ReloadOptions};
 use route_policy_host::{DecisionLog, Engine, LoadError, Policy, Trust};
+use route_policy_oci::{Event, OciRef, RegistrySource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,9 +22,16 @@ use std::time::Duration;
 /// The options of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Reload the component when its file changes (needs --component).
-    #[arg(long)]
-    pub watch: bool,
+    /// Reload the component when its file changes (needs --component); or, with a value,
+    /// follow a registry tag: --watch oci://REGISTRY/REPO:TAG.
+    #[arg(long, value_name = "OCI_REF", num_args = 0..=1, default_missing_value = "")]
+    pub watch: Option<String>,
+    /// Where a registry policy comes from.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Write the registry status here after every event (default: DATA_DIR/status.json).
+    #[arg(long, value_name = "FILE")]
+    pub status: Option<PathBuf>,
     /// Load only a component with this sha256 (hex).
     #[arg(long, value_name = "HEX")]
     pub pin_sha256: Option<String>,
@@ -51,23 +64,53 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
         None => Canary::builtin(),
     };
     let options = ReloadOptions { trust, canary, allow_rollback: args.allow_rollback };
-    let host = match &component {
-        Some(path) => PolicyHost::open(engine, path, options),
-        None if options.trust.is_required() => return Err("--pin-sha256 and --trusted-key need --component".into()),
-        None => Policy::builtin(&engine).and_then(|policy| PolicyHost::new(engine, policy, options)),
-    }?;
+    let oci_watch = args.watch.as_deref().filter(|w| !w.is_empty());
+    // Kept alive while serving: the registry's runtime and its poll, or the file watcher.
+    let mut runtime = None;
+    let mut _watching = None;
+    let mut _watcher = None;
+    let host = if let Some(reference) = args.registry.reference(oci_watch)? {
+        if component.is_some() || args.pin_sha256.is_some() {
+            return Err("a registry policy stands alone: no --component or --pin-sha256 beside it".into());
+        }
+        let data_dir = args.registry.data_dir()?;
+        let status = args.status.clone().unwrap_or_else(|| data_dir.join("status.json"));
+        let source = Arc::new(RegistrySource::new(OciRef::parse(&reference)?, &data_dir)?);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+        let (host, events) = rt.block_on(source.start(engine, options))?;
+        for event in &events {
+            report_event(event);
+        }
+        write_status(&status, &source);
+        let host = Arc::new(with_log(host, &args)?);
+        if source.watches() {
+            let _entered = rt.enter();
+            let watched = Arc::clone(&source);
+            _watching = Some(source.watch(Arc::clone(&host), args.registry.interval()?, move |event| {
+                report_event(event);
+                write_status(&status, &watched);
+            }));
+        }
+        runtime = Some(rt);
+        host
+    } else {
+        let host = match &component {
+            Some(path) => PolicyHost::open(engine, path, options),
+            None if options.trust.is_required() => {
+                return Err("--pin-sha256 and --trusted-key need --component".into());
+            }
+            None => Policy::builtin(&engine).and_then(|policy| PolicyHost::new(engine, policy, options)),
+        }?;
+        let host = Arc::new(with_log(host, &args)?);
+        eprintln!("activated {}", host.current().id());
+        _watcher = match (args.watch.is_some(), component) {
+            (true, Some(path)) => Some(host.watch(path, Duration::from_millis(100), report)?),
+            (true, None) => return Err("--watch needs --component (or a registry tag: --watch oci://…:TAG)".into()),
+            (false, _) => None,
+        };
+        host
+    };
     crate::cli::warn_about_cache(host.current().engine());
-    let host = match &args.decision_log {
-        Some(path) => host.with_decision_log(DecisionLog::open(path)?),
-        None => host,
-    };
-    let host = Arc::new(host);
-    eprintln!("activated {}", host.current().id());
-    let _watcher = match (args.watch, component) {
-        (true, Some(path)) => Some(host.watch(path, Duration::from_millis(100), report)?),
-        (true, None) => return Err("--watch needs --component".into()),
-        (false, _) => None,
-    };
     let answer = |call: &_| {
         let tagged = host.answer(call);
         let mut json = match &tagged.answer {
@@ -79,7 +122,36 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
     };
     wire::stream(&answer, std::io::stdin().lock(), std::io::stdout().lock(), wire::MAX_LINE_BYTES)
         .map_err(|e| format!("serve: {e}"))?;
+    drop(_watching);
+    drop(runtime);
     Ok(ExitCode::SUCCESS)
+}
+
+fn with_log(host: PolicyHost, args: &ServeArgs) -> CliResult<PolicyHost> {
+    Ok(match &args.decision_log {
+        Some(path) => host.with_decision_log(DecisionLog::open(path)?),
+        None => host,
+    })
+}
+
+/// Says what a registry event did, on stderr.
+fn report_event(event: &Event) {
+    match event {
+        Event::Activated { policy, origin, .. } => eprintln!("activated {} from the {}", policy.id(), origin.as_str()),
+        Event::Refused(refusal) => eprintln!("rejected: {refusal}; the serving policy stays"),
+        Event::Unreachable(why) => eprintln!("registry unreachable: {why}; the serving policy stays"),
+        Event::Unchanged => {}
+    }
+}
+
+/// Rewrites the status file (through a rename, so a reader never sees half of it).
+fn write_status(path: &std::path::Path, source: &RegistrySource) {
+    let text = serde_json::to_string_pretty(&source.status()).expect("a status serializes");
+    let temporary = path.with_extension("json.tmp");
+    let written = std::fs::write(&temporary, text + "\n").and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(e) = written {
+        eprintln!("route-policy: could not write the status to {}: {e}", path.display());
+    }
 }
 
 fn report(outcome: Result<Arc<Policy>, LoadError>) {

@@ -133,7 +133,34 @@ pub fn codex_oauth() -> route_policy_host::types::Credential {
 
 /// A variant of the built-in policy whose rule data `edit` changed (revision `revision`),
 /// compiled once per name into its own target directory: what an operator ships as a rule fix.
+/// Built once per test binary and name.
 pub fn policy_variant(name: &str, revision: &str, edit: impl Fn(&str, String) -> String) -> Vec<u8> {
+    static BUILT: std::sync::Mutex<Vec<(String, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, bytes)) = built.iter().find(|(n, _)| n == name) {
+        return bytes.clone();
+    }
+    let bytes = build_variant(name, revision, edit);
+    built.push((name.to_owned(), bytes.clone()));
+    bytes
+}
+
+/// The variant whose attempt cap is 1 (revision 2026.11.26.1): newer than the built-in, and it
+/// passes the canary.
+pub fn one_attempt_variant() -> Vec<u8> {
+    policy_variant("one-attempt", "2026.11.26.1", |file, text| {
+        if file != "errors.toml" {
+            return text;
+        }
+        let cap = text.find("[retry.attempt-cap]").expect("the attempt cap");
+        let value = cap + text[cap..].find("value = 3").expect("its value");
+        let mut text = text;
+        text.replace_range(value..value + "value = 3".len(), "value = 1");
+        text
+    })
+}
+
+fn build_variant(name: &str, revision: &str, edit: impl Fn(&str, String) -> String) -> Vec<u8> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let rules = std::env::temp_dir().join(format!("route-policy-rules-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&rules);

@@ -470,16 +470,7 @@ fn the_guard_stops_a_hostile_policys_send_before_any_secret_leaves() {
 #[test]
 fn a_hot_swap_between_two_calls_changes_the_loops_conduct() {
     use route_policy_host::{Canary, Engine, PolicyHost, ReloadOptions, Trust};
-    let variant = crate::common::policy_variant("one-attempt", "2026.11.26.1", |file, text| {
-        if file != "errors.toml" {
-            return text;
-        }
-        let cap = text.find("[retry.attempt-cap]").expect("the attempt cap");
-        let value = cap + text[cap..].find("value = 3").expect("its value");
-        let mut text = text;
-        text.replace_range(value..value + "value = 3".len(), "value = 1");
-        text
-    });
+    let variant = crate::common::one_attempt_variant();
     let dir = crate::common::temp_dir("loop-swap");
     let serving = dir.join("policy.wasm");
     std::fs::write(&serving, route_policy_host::BUILTIN).unwrap();

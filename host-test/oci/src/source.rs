@@ -1,0 +1,360 @@
+//! A policy that comes from a registry: pinned by digest, or watched by tag, with the last good
+//! one kept on disk and a status that says what is serving and why.
+//!
+//! [`RegistrySource::start`] gives the first policy:
+//! - the last good artifact of this reference, if the store has one (checked as a pull is), and
+//!   then a first poll: a `304`, or the new digest verified and offered;
+//! - otherwise a pull from the registry, which must succeed.
+//!
+//! [`RegistrySource::poll`] asks whether the tag moved (`If-None-Match`, `304`) and, when it
+//! did, pulls the new digest, checks its digest and signature, loads it, checks that its
+//! annotations agree with the component, and offers it to the [`PolicyHost`], which runs the
+//! canary and refuses a rollback. Only then is it kept as last good. A refused candidate
+//! leaves the serving policy in place; the status and the report say why.
+
+use crate::artifact::{self, Shape};
+use crate::error::{Error, Refusal};
+use crate::reference::OciRef;
+use crate::registry::{Pulled, Registry, TagState};
+use crate::store::Store;
+use route_policy_host::{Engine, Policy, PolicyHost, ReloadOptions};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// The default time between two polls of a watched tag.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Where the serving policy came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// Pulled from the registry and verified.
+    Registry,
+    /// Read back from the last-good store and verified again.
+    LastGood,
+}
+
+impl Origin {
+    /// The origin's word (a metrics label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Registry => "registry",
+            Origin::LastGood => "last-good",
+        }
+    }
+}
+
+/// What one poll did.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A new policy serves.
+    Activated {
+        /// It.
+        policy: Arc<Policy>,
+        /// Its artifact's digest.
+        digest: String,
+        /// Where it came from.
+        origin: Origin,
+    },
+    /// The tag names what serves.
+    Unchanged,
+    /// The candidate was refused; the serving policy stays.
+    Refused(Refusal),
+    /// The registry could not be asked; the serving policy stays.
+    Unreachable(String),
+}
+
+/// What a host reports about its registry policy (`GET /status`, `serve --status FILE`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Status {
+    /// The reference watched or pinned.
+    pub source: String,
+    /// What serves.
+    pub active: Option<Active>,
+    /// The last poll of the tag.
+    pub last_poll: Option<Poll>,
+    /// The last refused candidate.
+    pub last_refusal: Option<RefusalRecord>,
+    /// Activations so far, by origin.
+    pub activations: BTreeMap<String, u64>,
+    /// Refusals so far, by reason.
+    pub refusals: BTreeMap<String, u64>,
+}
+
+/// The serving artifact.
+#[derive(Clone, Debug, Serialize)]
+pub struct Active {
+    /// `oci://…@sha256:…`.
+    pub artifact: String,
+    /// Its manifest digest.
+    pub digest: String,
+    /// `policy-info.revision`.
+    pub revision: String,
+    /// `policy-info.rules-digest`.
+    pub rules_digest: String,
+    /// Registry or last-good.
+    pub origin: Origin,
+    /// When it was activated (HTTP date).
+    pub activated_at: String,
+    /// The same, in milliseconds since the epoch.
+    pub activated_unix_ms: u64,
+}
+
+/// One poll.
+#[derive(Clone, Debug, Serialize)]
+pub struct Poll {
+    /// When (HTTP date).
+    pub at: String,
+    /// `activated`, `unchanged`, `refused` or `unreachable`.
+    pub outcome: &'static str,
+    /// What happened, in a sentence.
+    pub detail: String,
+}
+
+/// A refusal, as status shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefusalRecord {
+    /// When (HTTP date).
+    pub at: String,
+    /// The artifact refused.
+    pub artifact: String,
+    /// The reason's word.
+    pub reason: &'static str,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// A policy from a registry.
+pub struct RegistrySource {
+    reference: OciRef,
+    registry: Registry,
+    store: Store,
+    status: Mutex<Status>,
+    /// The ETag of the serving artifact's tag.
+    etag: Mutex<Option<String>>,
+}
+
+impl RegistrySource {
+    /// A source for `reference` (`oci://…:TAG` to watch, `oci://…@sha256:…` to pin), keeping
+    /// the last good artifact under `data_dir`.
+    pub fn new(reference: OciRef, data_dir: &Path) -> Result<RegistrySource, Error> {
+        let store = Store::open(data_dir)?;
+        let status = Status { source: reference.to_string(), ..Status::default() };
+        Ok(RegistrySource {
+            registry: Registry::new(&reference),
+            reference,
+            store,
+            status: Mutex::new(status),
+            etag: Mutex::new(None),
+        })
+    }
+
+    /// The reference.
+    pub fn reference(&self) -> &OciRef {
+        &self.reference
+    }
+
+    /// Whether the reference names a tag to watch.
+    pub fn watches(&self) -> bool {
+        self.reference.digest.is_none()
+    }
+
+    /// The status now.
+    pub fn status(&self) -> Status {
+        self.status.lock().expect("not poisoned").clone()
+    }
+
+    /// The first policy, and the host that serves it. `options.trust` must trust a key.
+    pub async fn start(&self, engine: Engine, options: ReloadOptions) -> Result<(PolicyHost, Vec<Event>), Error> {
+        if !options.trust.has_keys() {
+            return Err(Error::Reference {
+                reference: self.reference.to_string(),
+                reason: "a registry policy needs a trusted key (--trusted-key): its signature is checked".to_owned(),
+            });
+        }
+        let mut events = Vec::new();
+        // The last good artifact, for a tag; the pinned one itself, for a digest.
+        let stored = match (&self.reference.digest, self.store.record(&self.reference)?) {
+            (Some(digest), _) => Some((digest.clone(), None)),
+            (None, Some(record)) => Some((record.digest, record.etag)),
+            (None, None) => None,
+        };
+        if let Some((digest, etag)) = stored {
+            match self.store.artifact(&self.reference, &digest, &options.trust) {
+                Ok(Some((pulled, shape))) => match load(&engine, &pulled, &shape) {
+                    Ok(policy) => {
+                        let host =
+                            PolicyHost::new(engine, policy, options).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+                        *self.etag.lock().expect("not poisoned") = etag;
+                        events.push(self.activated(&host.current(), &pulled, Origin::LastGood));
+                        if self.watches() {
+                            events.push(self.poll(&host).await);
+                        }
+                        return Ok((host, events));
+                    }
+                    Err(refusal) => events.push(self.refused(refusal)),
+                },
+                Ok(None) => {}
+                Err(Error::Refused(refusal)) => events.push(self.refused(refusal)),
+                Err(e) => return Err(e),
+            }
+        }
+        // Nothing usable on disk: the registry must answer.
+        let digest = match &self.reference.digest {
+            Some(digest) => digest.clone(),
+            None => match self.registry.tag(&self.reference, None).await? {
+                TagState::Names { digest, etag } => {
+                    *self.etag.lock().expect("not poisoned") = Some(etag);
+                    digest
+                }
+                TagState::NotModified => unreachable!("no If-None-Match was sent"),
+            },
+        };
+        let (pulled, shape) = self.registry.pull(&self.reference.at(&digest), &options.trust).await?;
+        let policy = load(&engine, &pulled, &shape)?;
+        let host = PolicyHost::new(engine, policy, options).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+        self.store.keep(&self.reference, &pulled, self.etag.lock().expect("not poisoned").as_deref())?;
+        events.push(self.activated(&host.current(), &pulled, Origin::Registry));
+        Ok((host, events))
+    }
+
+    /// Polls the tag once and activates what it names now, if that passes every check.
+    pub async fn poll(&self, host: &PolicyHost) -> Event {
+        let etag = self.etag.lock().expect("not poisoned").clone();
+        let event = match self.registry.tag(&self.reference, etag.as_deref()).await {
+            Ok(TagState::NotModified) => Event::Unchanged,
+            Ok(TagState::Names { digest, etag }) if self.serving(&digest) => {
+                *self.etag.lock().expect("not poisoned") = Some(etag);
+                Event::Unchanged
+            }
+            Ok(TagState::Names { digest, etag }) => match self.candidate(host, &digest).await {
+                Ok((policy, pulled)) => {
+                    *self.etag.lock().expect("not poisoned") = Some(etag.clone());
+                    if let Err(e) = self.store.keep(&self.reference, &pulled, Some(&etag)) {
+                        eprintln!("route-policy: could not keep the last good policy: {e}");
+                    }
+                    return self.activated(&policy, &pulled, Origin::Registry);
+                }
+                Err(Error::Refused(refusal)) => return self.refused(refusal),
+                Err(e) => Event::Unreachable(e.to_string()),
+            },
+            Err(Error::Refused(refusal)) => return self.refused(refusal),
+            Err(e) => Event::Unreachable(e.to_string()),
+        };
+        let (outcome, detail) = match &event {
+            Event::Unchanged => ("unchanged", "the tag names the serving artifact".to_owned()),
+            Event::Unreachable(why) => ("unreachable", format!("{why}; the serving policy stays")),
+            _ => unreachable!("returned above"),
+        };
+        self.status.lock().expect("not poisoned").last_poll = Some(Poll { at: now().0, outcome, detail });
+        event
+    }
+
+    /// Keeps polling every `interval` until the returned guard is dropped; each event goes to
+    /// `report` (after the status is updated).
+    pub fn watch(
+        self: &Arc<Self>,
+        host: Arc<PolicyHost>,
+        interval: Duration,
+        report: impl Fn(&Event) + Send + Sync + 'static,
+    ) -> Watching {
+        let source = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                report(&source.poll(&host).await);
+            }
+        });
+        Watching(task)
+    }
+
+    async fn candidate(&self, host: &PolicyHost, digest: &str) -> Result<(Arc<Policy>, Pulled), Error> {
+        let (pulled, shape) = self.registry.pull(&self.reference.at(digest), &host.options().trust).await?;
+        let policy = load(host.engine(), &pulled, &shape)?;
+        let policy = host.offer(policy).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+        Ok((policy, pulled))
+    }
+
+    fn serving(&self, digest: &str) -> bool {
+        self.status.lock().expect("not poisoned").active.as_ref().is_some_and(|active| active.digest == digest)
+    }
+
+    fn activated(&self, policy: &Arc<Policy>, pulled: &Pulled, origin: Origin) -> Event {
+        let (at, unix_ms) = now();
+        let mut status = self.status.lock().expect("not poisoned");
+        *status.activations.entry(origin.as_str().to_owned()).or_default() += 1;
+        status.active = Some(Active {
+            artifact: pulled.artifact.clone(),
+            digest: pulled.digest.clone(),
+            revision: policy.id().revision.clone(),
+            rules_digest: policy.id().rules_digest.clone(),
+            origin,
+            activated_at: at.clone(),
+            activated_unix_ms: unix_ms,
+        });
+        let detail = match origin {
+            Origin::Registry => format!("activated {}", pulled.artifact),
+            Origin::LastGood => {
+                format!("serving the last good {} from {}", pulled.artifact, self.store.path().display())
+            }
+        };
+        status.last_poll = Some(Poll { at, outcome: "activated", detail });
+        Event::Activated { policy: Arc::clone(policy), digest: pulled.digest.clone(), origin }
+    }
+
+    fn refused(&self, refusal: Refusal) -> Event {
+        let (at, _) = now();
+        let mut status = self.status.lock().expect("not poisoned");
+        *status.refusals.entry(refusal.reason.as_str().to_owned()).or_default() += 1;
+        status.last_poll = Some(Poll { at: at.clone(), outcome: "refused", detail: refusal.to_string() });
+        status.last_refusal = Some(RefusalRecord {
+            at,
+            artifact: refusal.artifact.clone(),
+            reason: refusal.reason.as_str(),
+            message: refusal.message.clone(),
+        });
+        Event::Refused(refusal)
+    }
+}
+
+/// Where a host keeps what it must remember across restarts: `$XDG_STATE_HOME/route-policy`,
+/// else `~/.local/state/route-policy`.
+pub fn default_data_dir() -> Result<std::path::PathBuf, String> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| std::path::PathBuf::from(h).join(".local/state"))
+        })
+        .ok_or("neither XDG_STATE_HOME nor HOME is set: name a data directory")?;
+    Ok(state.join("route-policy"))
+}
+
+/// Stops a [`RegistrySource::watch`] when dropped.
+pub struct Watching(tokio::task::JoinHandle<()>);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Loads a checked artifact's component and checks that its annotations agree with it.
+fn load(engine: &Engine, pulled: &Pulled, shape: &Shape) -> Result<Policy, Refusal> {
+    let policy = Policy::from_bytes(engine, &pulled.wasm, pulled.artifact.clone())
+        .map_err(|e| Refusal::load(&pulled.artifact, e))?;
+    artifact::agree(&pulled.artifact, shape, policy.id())?;
+    Ok(policy)
+}
+
+fn now() -> (String, u64) {
+    let now = SystemTime::now();
+    let ms = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    (httpdate::fmt_http_date(now), ms)
+}
