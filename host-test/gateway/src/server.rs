@@ -107,7 +107,7 @@ fn report(metrics: &Metrics, event: &Event) {
             metrics.refused(refusal.reason.as_str());
         }
         Event::Unreachable(why) => eprintln!("registry unreachable: {why}; the serving policy stays"),
-        Event::Unchanged => {}
+        Event::Unchanged | Event::StillRefused(_) => {}
     }
 }
 

@@ -12,11 +12,13 @@
 //!   [`Status`] that says what serves and what was refused.
 //!
 //! Modules mirror the jobs: `reference` (what an operator writes), `artifact`, `signature`,
-//! `registry`, `store` (the last good on disk), `source`, and `error`.
+//! `registry`, `store` (the last good on disk), `source`, `local` (a registry process on
+//! this machine, for tests and trials), and `error`.
 #![deny(missing_docs)]
 
 mod artifact;
 mod error;
+mod local;
 mod reference;
 mod registry;
 mod signature;
@@ -27,6 +29,7 @@ pub use artifact::{
     Artifact, CONFIG_MEDIA_TYPE, CONTRACT, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, REVISION, RULES_DIGEST, digest_of,
 };
 pub use error::{Error, Reason, Refusal};
+pub use local::{LocalRegistry, REGISTRY_BIN_ENV};
 pub use reference::OciRef;
 pub use registry::{Pulled, Registry, TagState};
 pub use signature::{ARTIFACT_TYPE as SIGNATURE_ARTIFACT_TYPE, Payload as SignaturePayload};

@@ -13,7 +13,7 @@
 //! leaves the serving policy in place; the status and the report say why.
 
 use crate::artifact::{self, Shape};
-use crate::error::{Error, Refusal};
+use crate::error::{Error, Reason, Refusal};
 use crate::reference::OciRef;
 use crate::registry::{Pulled, Registry, TagState};
 use crate::store::Store;
@@ -63,6 +63,10 @@ pub enum Event {
     Unchanged,
     /// The candidate was refused; the serving policy stays.
     Refused(Refusal),
+    /// The tag still names a candidate refused before, for a reason that cannot change
+    /// (anything but its signatures, which may be added later): it is not pulled again, and
+    /// not counted again.
+    StillRefused(Refusal),
     /// The registry could not be asked; the serving policy stays.
     Unreachable(String),
 }
@@ -135,6 +139,8 @@ pub struct RegistrySource {
     status: Mutex<Status>,
     /// The ETag of the serving artifact's tag.
     etag: Mutex<Option<String>>,
+    /// The last refused candidate's digest, and why.
+    refused: Mutex<Option<(String, Refusal)>>,
 }
 
 impl RegistrySource {
@@ -149,6 +155,7 @@ impl RegistrySource {
             store,
             status: Mutex::new(status),
             etag: Mutex::new(None),
+            refused: Mutex::new(None),
         })
     }
 
@@ -230,6 +237,13 @@ impl RegistrySource {
                 *self.etag.lock().expect("not poisoned") = Some(etag);
                 Event::Unchanged
             }
+            Ok(TagState::Names { digest, .. }) if self.refused_for_good(&digest).is_some() => {
+                let refusal = self.refused_for_good(&digest).expect("just seen");
+                let detail = format!("the tag still names {}, refused: {}", digest, refusal.message);
+                self.status.lock().expect("not poisoned").last_poll =
+                    Some(Poll { at: now().0, outcome: "refused", detail });
+                return Event::StillRefused(refusal);
+            }
             Ok(TagState::Names { digest, etag }) => match self.candidate(host, &digest).await {
                 Ok((policy, pulled)) => {
                     *self.etag.lock().expect("not poisoned") = Some(etag.clone());
@@ -238,7 +252,7 @@ impl RegistrySource {
                     }
                     return self.activated(&policy, &pulled, Origin::Registry);
                 }
-                Err(Error::Refused(refusal)) => return self.refused(refusal),
+                Err(Error::Refused(refusal)) => return self.refused_candidate(&digest, refusal),
                 Err(e) => Event::Unreachable(e.to_string()),
             },
             Err(Error::Refused(refusal)) => return self.refused(refusal),
@@ -279,6 +293,30 @@ impl RegistrySource {
         let policy = load(host.engine(), &pulled, &shape)?;
         let policy = host.offer(policy).map_err(|e| Refusal::load(&pulled.artifact, e))?;
         Ok((policy, pulled))
+    }
+
+    /// The refusal of `digest`, if it was refused for a reason its signatures cannot change.
+    fn refused_for_good(&self, digest: &str) -> Option<Refusal> {
+        let refused = self.refused.lock().expect("not poisoned");
+        let (refused_digest, refusal) = refused.as_ref()?;
+        let signatures = matches!(refusal.reason, Reason::Unsigned | Reason::UntrustedSignature);
+        (refused_digest == digest && !signatures).then(|| refusal.clone())
+    }
+
+    /// Records a candidate's refusal; the same digest refused for the same reason again (its
+    /// signatures re-checked) is not counted twice.
+    fn refused_candidate(&self, digest: &str, refusal: Refusal) -> Event {
+        let mut refused = self.refused.lock().expect("not poisoned");
+        let again = refused.as_ref().is_some_and(|(d, r)| d == digest && r.reason == refusal.reason);
+        *refused = Some((digest.to_owned(), refusal.clone()));
+        drop(refused);
+        if again {
+            let detail = format!("the tag still names {digest}, refused: {}", refusal.message);
+            self.status.lock().expect("not poisoned").last_poll =
+                Some(Poll { at: now().0, outcome: "refused", detail });
+            return Event::StillRefused(refusal);
+        }
+        self.refused(refusal)
     }
 
     fn serving(&self, digest: &str) -> bool {

@@ -70,8 +70,8 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
     let mut _watching = None;
     let mut _watcher = None;
     let host = if let Some(reference) = args.registry.reference(oci_watch)? {
-        if component.is_some() || args.pin_sha256.is_some() {
-            return Err("a registry policy stands alone: no --component or --pin-sha256 beside it".into());
+        if component.is_some() || args.pin_sha256.is_some() || args.watch.as_deref() == Some("") {
+            return Err("a registry policy stands alone: no --component, --pin-sha256 or bare --watch beside it (--watch oci://…:TAG follows a tag)".into());
         }
         let data_dir = args.registry.data_dir()?;
         let status = args.status.clone().unwrap_or_else(|| data_dir.join("status.json"));
@@ -140,7 +140,7 @@ fn report_event(event: &Event) {
         Event::Activated { policy, origin, .. } => eprintln!("activated {} from the {}", policy.id(), origin.as_str()),
         Event::Refused(refusal) => eprintln!("rejected: {refusal}; the serving policy stays"),
         Event::Unreachable(why) => eprintln!("registry unreachable: {why}; the serving policy stays"),
-        Event::Unchanged => {}
+        Event::Unchanged | Event::StillRefused(_) => {}
     }
 }
 

@@ -7,121 +7,42 @@
 use crate::common::{ENGINE, FIXTURES, binary, one_attempt_variant, temp_dir};
 use ed25519_dalek::SigningKey;
 use route_policy_host::{Canary, Policy, PolicyHost, ReloadOptions, Step, Trust};
-use route_policy_oci::{Artifact, Error, Event, OciRef, Origin, Reason, Registry, RegistrySource};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use route_policy_oci::{Artifact, Error, Event, LocalRegistry, OciRef, Origin, Reason, Registry, RegistrySource};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The registry binary: `ROUTE_POLICY_REGISTRY_BIN`, else Debian's `docker-registry`.
-fn registry_binary() -> String {
-    let binary = std::env::var("ROUTE_POLICY_REGISTRY_BIN").unwrap_or_else(|_| "docker-registry".to_owned());
-    let found = Command::new(&binary).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    assert!(
-        found.is_ok_and(|s| s.success()),
-        "these tests run a real OCI registry: install Debian's docker-registry (apt-get install docker-registry), \
-         or set ROUTE_POLICY_REGISTRY_BIN to a distribution `registry` binary"
-    );
-    binary
+/// A registry process owned by one test, with its files in the test's temporary directory.
+struct TestRegistry {
+    inner: LocalRegistry,
+    _dir: crate::common::TempDir,
 }
 
-/// A registry process owned by one test: its config, storage and log live in a temporary
-/// directory; it is killed when dropped.
-struct TestRegistry {
-    dir: crate::common::TempDir,
-    port: u16,
-    child: Option<Child>,
+impl std::ops::Deref for TestRegistry {
+    type Target = LocalRegistry;
+    fn deref(&self) -> &LocalRegistry {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for TestRegistry {
+    fn deref_mut(&mut self) -> &mut LocalRegistry {
+        &mut self.inner
+    }
 }
 
 impl TestRegistry {
     fn start(name: &str) -> TestRegistry {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        TestRegistry::start_on(name, port)
-    }
-
-    /// A registry that will be stopped and started again on its port: the port is taken below
-    /// the kernel's ephemeral range, so that no other test's `bind(0)` can take it meanwhile.
-    fn start_restartable(name: &str) -> TestRegistry {
-        let port = (20_000 + (std::process::id() % 5_000) as u16..30_000)
-            .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-            .expect("a free port below the ephemeral range");
-        TestRegistry::start_on(name, port)
-    }
-
-    fn start_on(name: &str, port: u16) -> TestRegistry {
         let dir = temp_dir(&format!("oci-registry-process-{name}"));
-        let mut registry = TestRegistry { dir, port, child: None };
-        registry.run();
-        registry
+        TestRegistry { inner: LocalRegistry::start(&dir).unwrap_or_else(|e| panic!("{e}")), _dir: dir }
     }
 
-    /// Starts (or restarts) the process on the same port and storage.
-    fn run(&mut self) {
-        let config = self.dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{}\n",
-                self.dir.join("storage").display(),
-                self.port
-            ),
-        )
-        .unwrap();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("access.log")).unwrap();
-        let child = Command::new(registry_binary())
-            .args(["serve", config.to_str().unwrap()])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("the registry starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            // Our own process must be the one listening: one that exited lost the port.
-            let exited = self.child.as_mut().unwrap().try_wait().unwrap();
-            assert!(exited.is_none(), "the registry exited ({exited:?}):\n{}", self.log_text());
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the registry did not listen within 15 s:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let exited = self.child.as_mut().unwrap().try_wait().unwrap();
-        assert!(exited.is_none(), "the registry exited ({exited:?}):\n{}", self.log_text());
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    fn start_restartable(name: &str) -> TestRegistry {
+        let dir = temp_dir(&format!("oci-registry-process-{name}"));
+        TestRegistry { inner: LocalRegistry::start_restartable(&dir).unwrap_or_else(|e| panic!("{e}")), _dir: dir }
     }
 
     fn reference(&self, path: &str) -> OciRef {
-        OciRef::parse(&format!("oci://127.0.0.1:{}/{path}", self.port)).unwrap()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
-    }
-
-    /// The access log's requests: `(method, path, status)`, in order.
-    fn requests(&self) -> Vec<(String, String, u16)> {
-        self.log_text()
-            .lines()
-            .filter_map(|line| {
-                let request = line.split('"').nth(1)?;
-                let status = line.split('"').nth(2)?.split_whitespace().next()?.parse().ok()?;
-                let mut words = request.split(' ');
-                Some((words.next()?.to_owned(), words.next()?.to_owned(), status))
-            })
-            .collect()
-    }
-
-    /// The stored bytes of a blob or manifest (the registry keeps both as blobs).
-    fn blob_path(&self, digest: &str) -> PathBuf {
-        let hex = digest.trim_start_matches("sha256:");
-        self.dir.join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+        self.inner.reference(path).unwrap()
     }
 
     /// Changes stored bytes in place, keeping their length, as a disk fault or an attacker
@@ -133,12 +54,6 @@ impl TestRegistry {
         edit(&mut bytes);
         assert_eq!(bytes.len(), length);
         std::fs::write(&path, bytes).unwrap();
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
@@ -354,6 +269,12 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         assert_eq!(status.active.as_ref().unwrap().digest, first.digest.clone().unwrap());
         assert_eq!(status.last_refusal.as_ref().unwrap().reason, "canary");
         assert_eq!(status.refusals.get("canary"), Some(&1));
+        // Polled again, the same refused candidate is neither pulled nor counted again.
+        let requests = registry.requests().len();
+        assert!(matches!(source.poll(&host).await, Event::StillRefused(_)));
+        let since: Vec<_> = registry.requests().into_iter().skip(requests).collect();
+        assert!(since.iter().all(|(_, p, _)| p.ends_with("/manifests/stable")), "{since:?}");
+        assert_eq!(source.status().refusals.get("canary"), Some(&1));
 
         // The tag moves to a newer signed revision: activated by the watch loop.
         let host = std::sync::Arc::new(host);
@@ -450,7 +371,7 @@ fn a_restart_with_the_registry_down_serves_the_last_good_policy() {
         assert_eq!(corrupted.status().last_refusal.unwrap().reason, "blob-digest");
         std::fs::write(&wasm, &original).unwrap();
     });
-    registry.run();
+    registry.run().unwrap();
     rt.block_on(async {
         let before = registry.requests().len();
         let restarted = RegistrySource::new(tag.clone(), &data).unwrap();
