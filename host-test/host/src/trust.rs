@@ -18,10 +18,16 @@ use std::path::{Path, PathBuf};
 /// What a signature signs: a fixed context, then the component's sha256.
 const CONTEXT: &[u8] = b"route-policy component v1\0";
 
-/// What a registry signature signs: a fixed context, then the sha256 of the artifact's
-/// manifest (which names the component's digest, its media types and its annotations). The
-/// contexts differ, so a file signature can never pass for a manifest signature, or back.
-const MANIFEST_CONTEXT: &[u8] = b"route-policy oci manifest v1\0";
+/// What a registry signature signs: a fixed context, the sha256 of the artifact's manifest
+/// (which names the component's digest, its media types and its annotations), then the
+/// repository it was signed for, so that a signature made for one repository (staging) cannot
+/// vouch for the same manifest copied into another (production). The contexts differ, so a
+/// file signature can never pass for a manifest signature, or back.
+const MANIFEST_CONTEXT: &[u8] = b"route-policy oci manifest v2\0";
+
+fn manifest_message(manifest_digest: &[u8; 32], repository: &str) -> Vec<u8> {
+    [MANIFEST_CONTEXT, manifest_digest, repository.as_bytes()].concat()
+}
 
 /// What the host requires of a policy file before it compiles it.
 #[derive(Clone, Debug, Default)]
@@ -90,9 +96,15 @@ impl Trust {
         self.any_key_verifies(&signed_message(digest), signature)
     }
 
-    /// Whether a trusted key signed this manifest's sha256, as [`sign_manifest`] does.
-    pub fn manifest_signed_by_trusted_key(&self, manifest_digest: &[u8; 32], signature: &Signature) -> bool {
-        self.any_key_verifies(&[MANIFEST_CONTEXT, manifest_digest].concat(), signature)
+    /// Whether a trusted key signed this manifest's sha256 for `repository`, as
+    /// [`sign_manifest`] does.
+    pub fn manifest_signed_by_trusted_key(
+        &self,
+        manifest_digest: &[u8; 32],
+        repository: &str,
+        signature: &Signature,
+    ) -> bool {
+        self.any_key_verifies(&manifest_message(manifest_digest, repository), signature)
     }
 
     /// Whether any signing key is trusted.
@@ -153,9 +165,11 @@ pub fn read_secret_key(key: &Path) -> Result<SigningKey, TrustError> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// Signs an artifact manifest's sha256, for [`Trust::manifest_signed_by_trusted_key`].
-pub fn sign_manifest(key: &SigningKey, manifest_digest: &[u8; 32]) -> Signature {
-    key.sign(&[MANIFEST_CONTEXT, manifest_digest].concat())
+/// Signs an artifact manifest's sha256 for `repository` (its name in the registry, without
+/// the registry's host, so that a mirror verifies), for
+/// [`Trust::manifest_signed_by_trusted_key`].
+pub fn sign_manifest(key: &SigningKey, manifest_digest: &[u8; 32], repository: &str) -> Signature {
+    key.sign(&manifest_message(manifest_digest, repository))
 }
 
 /// Signs the component at `path` with the secret key file `key`; writes `FILE.sig`.

@@ -38,6 +38,9 @@ pub enum Reason {
     Annotation,
     /// Loading, the canary or the rollback check refused the component.
     Load(Step),
+    /// The last good copy on disk cannot be read (its directory or a file is not this uid's
+    /// alone, or is malformed).
+    Store,
 }
 
 impl Reason {
@@ -51,6 +54,7 @@ impl Reason {
             Reason::UntrustedSignature => "untrusted-signature",
             Reason::Annotation => "annotation",
             Reason::Load(step) => step.as_str(),
+            Reason::Store => "store",
         }
     }
 }

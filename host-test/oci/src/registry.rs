@@ -77,13 +77,14 @@ impl Pulled {
     /// Checks bytes (fresh from the registry, or read back from the last-good store) as
     /// [`Registry::pull`] does: digests, shape, signature.
     pub fn check(
-        artifact: String,
-        digest: &str,
+        at: &OciRef,
         manifest: Vec<u8>,
         wasm: Vec<u8>,
         signatures: &[Result<Vec<u8>, String>],
         trust: &Trust,
     ) -> Result<(Pulled, Shape), Refusal> {
+        let artifact = at.to_string();
+        let digest = at.digest.as_deref().expect("a pulled artifact is named by digest");
         if !artifact::matches(&manifest, digest) {
             return Err(Refusal {
                 reason: Reason::ManifestDigest,
@@ -92,7 +93,7 @@ impl Pulled {
             });
         }
         let shape = artifact::check(&artifact, &manifest)?;
-        let signature = signature::require(&artifact, digest, signatures, trust)?;
+        let signature = signature::require(&artifact, digest, &at.repository, signatures, trust)?;
         if !artifact::matches(&wasm, &shape.layer.digest) {
             return Err(Refusal {
                 reason: Reason::BlobDigest,
@@ -167,7 +168,7 @@ impl Registry {
             .await
             .map_err(|e| self.fail(e))?;
         artifact::check(&subject.to_string(), &manifest).map_err(Error::Refused)?;
-        let signed = SignatureArtifact::new(digest, manifest.len(), key);
+        let signed = SignatureArtifact::new(digest, manifest.len(), &subject.repository, key);
         let empty = artifact::digest_of(signature::EMPTY);
         self.client.push_blob(&image, signature::EMPTY.to_vec(), &empty).await.map_err(|e| self.fail(e))?;
         let payload = artifact::digest_of(&signed.payload);
@@ -192,14 +193,24 @@ impl Registry {
     }
 
     /// Points `tag` at the artifact `at` names (by digest): how a rollout moves a fleet's tag
-    /// once the artifact is pushed and signed, so that no host ever sees it unsigned.
+    /// once the artifact is pushed and signed, so that no host ever sees it unsigned. An
+    /// artifact no signature refers to is refused (which key signed it, each host checks).
     pub async fn retag(&self, at: &OciRef, tag: &str) -> Result<OciRef, Error> {
         let target = at.tagged(tag);
         OciRef::parse(&target.to_string())?;
+        let digest = at.digest.as_deref().unwrap_or_default();
         self.client.store_auth_if_needed(&at.registry, &self.auth).await;
         self.client.auth(&target.to_client(), &self.auth, RegistryOperation::Push).await.map_err(|e| self.fail(e))?;
         let manifest = self.manifest(&at.to_client(), &at.to_string()).await?;
         artifact::check(&at.to_string(), &manifest)?;
+        if self.signatures(at, digest).await?.is_empty() {
+            return Err(Refusal {
+                reason: Reason::Unsigned,
+                artifact: at.to_string(),
+                message: "no signature artifact refers to it: sign it before moving a tag to it".to_owned(),
+            }
+            .into());
+        }
         self.push_manifest(&target.to_client(), manifest).await?;
         Ok(target)
     }
@@ -229,7 +240,7 @@ impl Registry {
             };
             let mut response = request.send().await.map_err(|e| self.unreachable(e))?;
             match response.status() {
-                reqwest::StatusCode::NOT_MODIFIED => return Ok(TagState::NotModified),
+                reqwest::StatusCode::NOT_MODIFIED if etag.is_some() => return Ok(TagState::NotModified),
                 reqwest::StatusCode::UNAUTHORIZED if attempt == 0 => {
                     let token = self
                         .client
@@ -287,9 +298,9 @@ impl Registry {
         let shape = artifact::check(&name, &manifest)?;
         let signatures = self.signatures(at, &digest).await?;
         // Checked before the component is fetched: an unsigned artifact costs no download.
-        signature::require(&name, &digest, &signatures, trust)?;
+        signature::require(&name, &digest, &at.repository, &signatures, trust)?;
         let wasm = self.blob(&image, &shape.layer, &name).await?;
-        Ok(Pulled::check(name, &digest, manifest, wasm, &signatures, trust)?)
+        Ok(Pulled::check(at, manifest, wasm, &signatures, trust)?)
     }
 
     /// The manifest at a digest reference, checked against it.
@@ -315,7 +326,10 @@ impl Registry {
             .await
             .map_err(|e| self.fail(e))?;
         let mut payloads = Vec::new();
-        for entry in index.manifests.iter().take(signature::MAX_SIGNATURES) {
+        // Registries that ignore the filter list other referrers too (SBOMs, other signers).
+        let ours =
+            index.manifests.iter().filter(|entry| entry.artifact_type.as_deref() == Some(signature::ARTIFACT_TYPE));
+        for entry in ours.take(signature::MAX_SIGNATURES) {
             let found = at.at(&entry.digest);
             let image = found.to_client();
             let payload = match self.manifest(&image, &found.to_string()).await {
@@ -360,7 +374,7 @@ impl Registry {
     }
 
     fn fail(&self, error: OciDistributionError) -> Error {
-        Error::Registry { registry: self.name.clone(), message: error.to_string() }
+        Error::Registry { registry: self.name.clone(), message: printable(&error.to_string()) }
     }
 
     fn unreachable(&self, error: reqwest::Error) -> Error {
@@ -370,7 +384,18 @@ impl Registry {
             message = format!("{message}: {cause}");
             source = cause.source();
         }
-        Error::Registry { registry: self.name.clone(), message }
+        Error::Registry { registry: self.name.clone(), message: printable(&message) }
+    }
+}
+
+/// A registry's words as a log line or the status may show them: escaped (no forged lines, no
+/// terminal escapes) and cut to 300 characters (an error body can be a whole HTML page).
+fn printable(text: &str) -> String {
+    let escaped: String =
+        text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] }).collect();
+    match escaped.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
     }
 }
 

@@ -5,7 +5,8 @@
 //! [`Payload`]: the signed digest, the public key, the ed25519 signature) and a `subject`: the
 //! policy's manifest. The signature covers the manifest's sha256, which names the component's
 //! digest, the media types and the revision annotations, so nothing in the artifact can change
-//! without breaking it.
+//! without breaking it; and the repository it was signed for, so that a manifest signed for
+//! one repository (staging, say) and copied into another is refused there.
 //!
 //! A registry with the OCI 1.1 referrers API lists it under the subject; one without (Debian's
 //! `docker-registry` 2.8) finds it through the referrers tag schema: an image index tagged
@@ -25,7 +26,7 @@ pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 /// The empty config.
 pub const EMPTY: &[u8] = b"{}";
 /// The scheme a payload names.
-pub const SCHEME: &str = "route-policy-ed25519-manifest-v1";
+pub const SCHEME: &str = "route-policy-ed25519-manifest-v2";
 /// The largest payload a host reads.
 pub const MAX_PAYLOAD_BYTES: i64 = 4096;
 /// How many signature artifacts of one subject a host examines.
@@ -39,6 +40,8 @@ pub struct Payload {
     pub scheme: String,
     /// The signed manifest's digest, `sha256:HEX`.
     pub signed: String,
+    /// The repository it was signed for (without the registry's host).
+    pub repository: String,
     /// The signer's ed25519 public key, hex.
     pub key: String,
     /// The signature, hex (64 bytes).
@@ -56,13 +59,14 @@ pub struct SignatureArtifact {
 }
 
 impl SignatureArtifact {
-    /// Signs the manifest `subject` (its digest and size) with `key`.
-    pub fn new(subject_digest: &str, subject_size: usize, key: &SigningKey) -> SignatureArtifact {
+    /// Signs the manifest `subject` (its digest and size) in `repository` with `key`.
+    pub fn new(subject_digest: &str, subject_size: usize, repository: &str, key: &SigningKey) -> SignatureArtifact {
         let digest = artifact::digest_bytes(subject_digest).expect("a checked sha256 digest");
-        let signature = route_policy_host::sign_manifest(key, &digest);
+        let signature = route_policy_host::sign_manifest(key, &digest, repository);
         let payload = serde_json::to_vec(&Payload {
             scheme: SCHEME.to_owned(),
             signed: subject_digest.to_owned(),
+            repository: repository.to_owned(),
             key: hex(key.verifying_key().as_bytes()),
             signature: hex(&signature.to_bytes()),
         })
@@ -111,8 +115,9 @@ pub fn payload_layer(manifest: &[u8], subject: &str) -> Result<OciDescriptor, St
     }
 }
 
-/// Whether `payload` is a trusted key's signature over `subject`; the error says why not.
-pub fn verify(payload: &[u8], subject: &str, trust: &Trust) -> Result<(), String> {
+/// Whether `payload` is a trusted key's signature over `subject` in `repository`; the error
+/// says why not.
+pub fn verify(payload: &[u8], subject: &str, repository: &str, trust: &Trust) -> Result<(), String> {
     let payload: Payload = serde_json::from_slice(payload).map_err(|e| format!("not a signature payload: {e}"))?;
     if payload.scheme != SCHEME {
         return Err(format!("unknown scheme `{}`", payload.scheme.escape_default()));
@@ -120,19 +125,24 @@ pub fn verify(payload: &[u8], subject: &str, trust: &Trust) -> Result<(), String
     if payload.signed != subject {
         return Err(format!("it signs {}, not {subject}", payload.signed.escape_default()));
     }
+    if payload.repository != repository {
+        return Err(format!("it was signed for {}, not {repository}", payload.repository.escape_default()));
+    }
     let digest = artifact::digest_bytes(subject).ok_or("the subject is not a sha256 digest")?;
     let signature = decode::<64>(&payload.signature).map(|b| Signature::from_bytes(&b)).ok_or("not 64 hex bytes")?;
-    if trust.manifest_signed_by_trusted_key(&digest, &signature) {
+    if trust.manifest_signed_by_trusted_key(&digest, repository, &signature) {
         Ok(())
     } else {
         Err(format!("signed by key {}, which is not trusted", payload.key.escape_default()))
     }
 }
 
-/// Checks the payloads found for `subject`: passes if one verifies; else says why none did.
+/// Checks the payloads found for `subject` in `repository`: passes if one verifies; else says
+/// why none did.
 pub fn require(
     artifact: &str,
     subject: &str,
+    repository: &str,
     payloads: &[Result<Vec<u8>, String>],
     trust: &Trust,
 ) -> Result<Vec<u8>, Refusal> {
@@ -146,7 +156,7 @@ pub fn require(
     let mut why = Vec::new();
     for payload in payloads {
         match payload {
-            Ok(bytes) => match verify(bytes, subject, trust) {
+            Ok(bytes) => match verify(bytes, subject, repository, trust) {
                 Ok(()) => return Ok(bytes.clone()),
                 Err(e) => why.push(e),
             },
@@ -167,22 +177,30 @@ mod tests {
     const SUBJECT: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     #[test]
-    fn a_signature_verifies_only_for_its_subject_and_a_trusted_key() {
+    fn a_signature_verifies_only_for_its_subject_its_repository_and_a_trusted_key() {
         let key = SigningKey::from_bytes(&[7; 32]);
         let other = SigningKey::from_bytes(&[8; 32]);
         let trust = Trust::none().trust_key(key.verifying_key()).unwrap();
-        let signed = SignatureArtifact::new(SUBJECT, 512, &key);
+        let signed = SignatureArtifact::new(SUBJECT, 512, "policies/route", &key);
         assert_eq!(payload_layer(&signed.manifest, SUBJECT).unwrap().digest, digest_of(&signed.payload));
-        assert!(verify(&signed.payload, SUBJECT, &trust).is_ok());
+        assert!(verify(&signed.payload, SUBJECT, "policies/route", &trust).is_ok());
         let elsewhere = SUBJECT.replace("0123", "3210");
-        assert!(verify(&signed.payload, &elsewhere, &trust).unwrap_err().contains("not sha256:3210"));
+        let error = verify(&signed.payload, &elsewhere, "policies/route", &trust).unwrap_err();
+        assert!(error.contains("not sha256:3210"), "{error}");
         assert!(payload_layer(&signed.manifest, &elsewhere).unwrap_err().contains("another manifest"));
-        let stranger = SignatureArtifact::new(SUBJECT, 512, &other);
-        assert!(verify(&stranger.payload, SUBJECT, &trust).unwrap_err().contains("not trusted"));
-        let refused = require("a", SUBJECT, &[Ok(stranger.payload.clone())], &trust).unwrap_err();
-        assert_eq!(refused.reason, Reason::UntrustedSignature);
-        assert_eq!(require("a", SUBJECT, &[], &trust).unwrap_err().reason, Reason::Unsigned);
-        assert!(require("a", SUBJECT, &[Ok(stranger.payload), Ok(signed.payload)], &trust).is_ok());
+        // Copied into another repository, the same manifest is not vouched for.
+        let error = verify(&signed.payload, SUBJECT, "prod/route", &trust).unwrap_err();
+        assert!(error.contains("signed for policies/route, not prod/route"), "{error}");
+        let mut forged: Payload = serde_json::from_slice(&signed.payload).unwrap();
+        forged.repository = "prod/route".to_owned();
+        let forged = serde_json::to_vec(&forged).unwrap();
+        assert!(verify(&forged, SUBJECT, "prod/route", &trust).unwrap_err().contains("not trusted"));
+        let stranger = SignatureArtifact::new(SUBJECT, 512, "policies/route", &other);
+        assert!(verify(&stranger.payload, SUBJECT, "policies/route", &trust).unwrap_err().contains("not trusted"));
+        let require = |payloads: &[Result<Vec<u8>, String>]| require("a", SUBJECT, "policies/route", payloads, &trust);
+        assert_eq!(require(&[Ok(stranger.payload.clone())]).unwrap_err().reason, Reason::UntrustedSignature);
+        assert_eq!(require(&[]).unwrap_err().reason, Reason::Unsigned);
+        assert!(require(&[Ok(stranger.payload), Ok(signed.payload)]).is_ok());
     }
 
     /// A component's file signature (`FILE.sig`) signs another message: it is no manifest
@@ -195,6 +213,6 @@ mod tests {
         use ed25519_dalek::Signer;
         let file_signature = key.sign(&[b"route-policy component v1\0".as_slice(), &digest].concat());
         assert!(trust.signed_by_trusted_key(&digest, &file_signature));
-        assert!(!trust.manifest_signed_by_trusted_key(&digest, &file_signature));
+        assert!(!trust.manifest_signed_by_trusted_key(&digest, "", &file_signature));
     }
 }

@@ -17,7 +17,7 @@ use crate::error::{Error, Reason, Refusal};
 use crate::reference::OciRef;
 use crate::registry::{Pulled, Registry, TagState};
 use crate::store::Store;
-use route_policy_host::{Engine, Policy, PolicyHost, ReloadOptions};
+use route_policy_host::{Engine, Policy, PolicyHost, ReloadOptions, Step};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,6 +26,19 @@ use std::time::{Duration, SystemTime};
 
 /// The default time between two polls of a watched tag.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The longest a pull (manifest, signatures, component) may take before the registry counts
+/// as unreachable: a registry that trickles bytes cannot hold a watch forever.
+pub const PULL_TIMEOUT: Duration = Duration::from_secs(120);
+
+async fn timeout<T>(at: &OciRef, pull: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::time::timeout(PULL_TIMEOUT, pull).await.unwrap_or_else(|_| {
+        Err(Error::Registry {
+            registry: at.registry.clone(),
+            message: format!("{at}: no complete pull within {PULL_TIMEOUT:?}"),
+        })
+    })
+}
 
 /// Where the serving policy came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -63,9 +76,9 @@ pub enum Event {
     Unchanged,
     /// The candidate was refused; the serving policy stays.
     Refused(Refusal),
-    /// The tag still names a candidate refused before, for a reason that cannot change
-    /// (anything but its signatures, which may be added later): it is not pulled again, and
-    /// not counted again.
+    /// The tag still names a candidate refused before for the same reason: not counted again
+    /// (and, when the reason cannot change, such as a rollback or a component that does not
+    /// load, not even pulled again).
     StillRefused(Refusal),
     /// The registry could not be asked; the serving policy stays.
     Unreachable(String),
@@ -86,6 +99,9 @@ pub struct Status {
     pub activations: BTreeMap<String, u64>,
     /// Refusals so far, by reason.
     pub refusals: BTreeMap<String, u64>,
+    /// Set when the serving artifact could not be kept on disk (a restart with the registry
+    /// down would serve an older one).
+    pub last_good_error: Option<String>,
 }
 
 /// The serving artifact.
@@ -139,8 +155,8 @@ pub struct RegistrySource {
     status: Mutex<Status>,
     /// The ETag of the serving artifact's tag.
     etag: Mutex<Option<String>>,
-    /// The last refused candidate's digest, and why.
-    refused: Mutex<Option<(String, Refusal)>>,
+    /// The last refused candidate.
+    refused: Mutex<Option<Refusal>>,
 }
 
 impl RegistrySource {
@@ -183,49 +199,108 @@ impl RegistrySource {
             });
         }
         let mut events = Vec::new();
-        // The last good artifact, for a tag; the pinned one itself, for a digest.
-        let stored = match (&self.reference.digest, self.store.record(&self.reference)?) {
+        // The last good artifact, for a tag; the pinned one itself, for a digest. Anything
+        // wrong with it (unreadable, changed on disk, refused by a check) is reported, and the
+        // registry is asked instead.
+        let stored = match (&self.reference.digest, self.store.record(&self.reference)) {
             (Some(digest), _) => Some((digest.clone(), None)),
-            (None, Some(record)) => Some((record.digest, record.etag)),
-            (None, None) => None,
+            (None, Ok(Some(record))) => Some((record.digest, record.etag)),
+            (None, Ok(None)) => None,
+            (None, Err(e)) => {
+                events.push(self.refused(self.store_refusal(&e)));
+                None
+            }
         };
         if let Some((digest, etag)) = stored {
-            match self.store.artifact(&self.reference, &digest, &options.trust) {
-                Ok(Some((pulled, shape))) => match load(&engine, &pulled, &shape) {
-                    Ok(policy) => {
-                        let host =
-                            PolicyHost::new(engine, policy, options).map_err(|e| Refusal::load(&pulled.artifact, e))?;
-                        *self.etag.lock().expect("not poisoned") = etag;
-                        events.push(self.activated(&host.current(), &pulled, Origin::LastGood));
-                        if self.watches() {
-                            events.push(self.poll(&host).await);
-                        }
-                        return Ok((host, events));
+            match self.last_good(&engine, &options, &digest) {
+                Ok(Some((policy, pulled))) => {
+                    let host =
+                        PolicyHost::new(engine, policy, options).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+                    *self.etag.lock().expect("not poisoned") = etag;
+                    events.push(self.activated(&host.current(), &pulled, Origin::LastGood));
+                    if self.watches() {
+                        events.push(self.poll(&host).await);
                     }
-                    Err(refusal) => events.push(self.refused(refusal)),
-                },
+                    return Ok((host, events));
+                }
                 Ok(None) => {}
-                Err(Error::Refused(refusal)) => events.push(self.refused(refusal)),
-                Err(e) => return Err(e),
+                Err(refusal) => events.push(self.refused(refusal)),
             }
         }
-        // Nothing usable on disk: the registry must answer.
-        let digest = match &self.reference.digest {
-            Some(digest) => digest.clone(),
-            None => match self.registry.tag(&self.reference, None).await? {
-                TagState::Names { digest, etag } => {
-                    *self.etag.lock().expect("not poisoned") = Some(etag);
-                    digest
-                }
-                TagState::NotModified => unreachable!("no If-None-Match was sent"),
-            },
+        // Nothing usable on disk: the registry must answer. If it cannot, the error says why
+        // the last good copy could not serve either.
+        let from_registry = async {
+            let digest = match &self.reference.digest {
+                Some(digest) => digest.clone(),
+                None => match self.registry.tag(&self.reference, None).await? {
+                    TagState::Names { digest, etag } => {
+                        *self.etag.lock().expect("not poisoned") = Some(etag);
+                        digest
+                    }
+                    TagState::NotModified => unreachable!("a 304 answers only an If-None-Match"),
+                },
+            };
+            let at = self.reference.at(&digest);
+            let (pulled, shape) = timeout(&at, self.registry.pull(&at, &options.trust)).await?;
+            Ok::<_, Error>((load(&engine, &pulled, &shape)?, pulled))
         };
-        let (pulled, shape) = self.registry.pull(&self.reference.at(&digest), &options.trust).await?;
-        let policy = load(&engine, &pulled, &shape)?;
+        let (policy, pulled) = match from_registry.await {
+            Ok(found) => found,
+            Err(Error::Registry { registry, message }) if !events.is_empty() => {
+                let last = self.status().last_refusal.map(|r| r.message).unwrap_or_default();
+                return Err(Error::Registry {
+                    registry,
+                    message: format!("{message}; and the last good copy could not serve: {last}"),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let host = PolicyHost::new(engine, policy, options).map_err(|e| Refusal::load(&pulled.artifact, e))?;
-        self.store.keep(&self.reference, &pulled, self.etag.lock().expect("not poisoned").as_deref())?;
+        self.keep(&pulled, self.etag.lock().expect("not poisoned").clone().as_deref());
         events.push(self.activated(&host.current(), &pulled, Origin::Registry));
         Ok((host, events))
+    }
+
+    /// The kept artifact `digest`, checked again and loaded, and its canary passed; `None` if
+    /// none is kept.
+    fn last_good(
+        &self,
+        engine: &Engine,
+        options: &ReloadOptions,
+        digest: &str,
+    ) -> Result<Option<(Policy, Pulled)>, Refusal> {
+        let (pulled, shape) = match self.store.artifact(&self.reference, digest, &options.trust) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            Err(Error::Refused(refusal)) => return Err(refusal),
+            Err(e) => return Err(self.store_refusal(&e)),
+        };
+        let policy = load(engine, &pulled, &shape)?;
+        options.canary.check(&policy).map_err(|e| Refusal {
+            reason: Reason::Load(route_policy_host::Step::Canary),
+            artifact: pulled.artifact.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Some((policy, pulled)))
+    }
+
+    fn store_refusal(&self, error: &Error) -> Refusal {
+        Refusal {
+            reason: Reason::Store,
+            artifact: format!("the last good copy of {}", self.reference),
+            message: error.to_string(),
+        }
+    }
+
+    /// Keeps an activated artifact as last good; a failure is shown in the status (a restart
+    /// with the registry down would serve the older copy).
+    fn keep(&self, pulled: &Pulled, etag: Option<&str>) {
+        if let Err(e) = self.store.keep(&self.reference, pulled, etag) {
+            self.status.lock().expect("not poisoned").last_good_error =
+                Some(format!("{} serves but could not be kept as the last good policy: {e}", pulled.artifact));
+        } else {
+            self.status.lock().expect("not poisoned").last_good_error = None;
+        }
     }
 
     /// Polls the tag once and activates what it names now, if that passes every check.
@@ -247,15 +322,13 @@ impl RegistrySource {
             Ok(TagState::Names { digest, etag }) => match self.candidate(host, &digest).await {
                 Ok((policy, pulled)) => {
                     *self.etag.lock().expect("not poisoned") = Some(etag.clone());
-                    if let Err(e) = self.store.keep(&self.reference, &pulled, Some(&etag)) {
-                        eprintln!("route-policy: could not keep the last good policy: {e}");
-                    }
+                    self.keep(&pulled, Some(&etag));
                     return self.activated(&policy, &pulled, Origin::Registry);
                 }
-                Err(Error::Refused(refusal)) => return self.refused_candidate(&digest, refusal),
+                Err(Error::Refused(refusal)) => return self.refused_candidate(refusal),
                 Err(e) => Event::Unreachable(e.to_string()),
             },
-            Err(Error::Refused(refusal)) => return self.refused(refusal),
+            Err(Error::Refused(refusal)) => return self.refused_candidate(refusal),
             Err(e) => Event::Unreachable(e.to_string()),
         };
         let (outcome, detail) = match &event {
@@ -289,29 +362,45 @@ impl RegistrySource {
     }
 
     async fn candidate(&self, host: &PolicyHost, digest: &str) -> Result<(Arc<Policy>, Pulled), Error> {
-        let (pulled, shape) = self.registry.pull(&self.reference.at(digest), &host.options().trust).await?;
-        let policy = load(host.engine(), &pulled, &shape)?;
-        let policy = host.offer(policy).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+        let at = self.reference.at(digest);
+        let (pulled, shape) = timeout(&at, self.registry.pull(&at, &host.options().trust)).await?;
+        // Compiling takes a while (about half a second): off the runtime's workers where it can
+        // be, so that a gateway keeps answering meanwhile.
+        let activate = || {
+            let policy = load(host.engine(), &pulled, &shape)?;
+            host.offer(policy).map_err(|e| Refusal::load(&pulled.artifact, e))
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let policy = if multi_thread { tokio::task::block_in_place(activate) } else { activate() }?;
         Ok((policy, pulled))
     }
 
-    /// The refusal of `digest`, if it was refused for a reason its signatures cannot change.
+    /// The refusal of `digest`, if it was refused for a reason that cannot change while the
+    /// host serves what it serves: the artifact's shape or annotations, a component that does
+    /// not load, a rollback. (Digest mismatches describe one response, signatures may be added,
+    /// and the canary runs under a deadline: those are checked again at the next poll.)
     fn refused_for_good(&self, digest: &str) -> Option<Refusal> {
         let refused = self.refused.lock().expect("not poisoned");
-        let (refused_digest, refusal) = refused.as_ref()?;
-        let signatures = matches!(refusal.reason, Reason::Unsigned | Reason::UntrustedSignature);
-        (refused_digest == digest && !signatures).then(|| refusal.clone())
+        let refusal = refused.as_ref()?;
+        let lasting = matches!(
+            refusal.reason,
+            Reason::Artifact
+                | Reason::Annotation
+                | Reason::Load(Step::Compile | Step::Imports | Step::World | Step::Contract | Step::Rollback)
+        );
+        (lasting && refusal.artifact == self.reference.at(digest).to_string()).then(|| refusal.clone())
     }
 
-    /// Records a candidate's refusal; the same digest refused for the same reason again (its
-    /// signatures re-checked) is not counted twice.
-    fn refused_candidate(&self, digest: &str, refusal: Refusal) -> Event {
+    /// Records a candidate's refusal; the same artifact refused for the same reason again is
+    /// reported as still refused, not counted twice.
+    fn refused_candidate(&self, refusal: Refusal) -> Event {
         let mut refused = self.refused.lock().expect("not poisoned");
-        let again = refused.as_ref().is_some_and(|(d, r)| d == digest && r.reason == refusal.reason);
-        *refused = Some((digest.to_owned(), refusal.clone()));
+        let again = refused.as_ref().is_some_and(|r| r.artifact == refusal.artifact && r.reason == refusal.reason);
+        *refused = Some(refusal.clone());
         drop(refused);
         if again {
-            let detail = format!("the tag still names {digest}, refused: {}", refusal.message);
+            let detail = format!("still refused: {refusal}");
             self.status.lock().expect("not poisoned").last_poll =
                 Some(Poll { at: now().0, outcome: "refused", detail });
             return Event::StillRefused(refusal);

@@ -6,7 +6,8 @@
 //! watched reference has a small record (`ref-<hash>.json`) naming its last good digest and the
 //! registry's ETag, so that a restart polls with `If-None-Match` instead of downloading again.
 //! Nothing read back is trusted: it is checked as a fresh pull is (digests, shape, signature by
-//! a key trusted now). Artifacts no record names are removed when a record changes.
+//! a key trusted now). When a record moves on, the artifact it named is removed unless
+//! another record names it.
 
 use crate::artifact::Shape;
 use crate::error::{Error, Refusal};
@@ -64,15 +65,15 @@ impl Store {
         else {
             return Ok(None);
         };
-        let artifact = reference.at(digest).to_string();
-        Pulled::check(artifact, digest, manifest, wasm, &[Ok(signature)], trust)
+        Pulled::check(&reference.at(digest), manifest, wasm, &[Ok(signature)], trust)
             .map(Some)
             .map_err(|refusal: Refusal| Error::Refused(refusal))
     }
 
     /// Keeps `pulled` and records it as `reference`'s last good artifact; then removes the
-    /// artifacts no record names any more.
+    /// artifact the record named before, unless another reference's record names it.
     pub fn keep(&self, reference: &OciRef, pulled: &Pulled, etag: Option<&str>) -> Result<(), Error> {
+        let before = self.record(reference).ok().flatten();
         let hex = pulled.digest.trim_start_matches("sha256:");
         for (suffix, bytes) in
             [("manifest", &pulled.manifest), ("wasm", &pulled.wasm), ("signature", &pulled.signature)]
@@ -83,24 +84,26 @@ impl Store {
             Record { reference: reference.to_string(), digest: pulled.digest.clone(), etag: etag.map(str::to_owned) };
         let bytes = serde_json::to_vec_pretty(&record).expect("a record serializes");
         self.dir.write(&record_name(reference), &bytes).map_err(|e| self.error(e))?;
-        self.prune();
+        if let Some(before) = before.filter(|before| before.digest != pulled.digest) {
+            self.forget(&before.digest);
+        }
         Ok(())
     }
 
-    /// Removes artifacts that no record names (best effort: a failure leaves files behind).
-    fn prune(&self) {
+    /// Removes an artifact no record names (best effort). Only the artifact this reference
+    /// replaced is considered: another process sharing the directory may be between writing
+    /// its artifact and its record, and its files are not ours to judge.
+    fn forget(&self, digest: &str) {
         let Ok(names) = self.dir.names() else { return };
-        let named: Vec<String> = names
+        let named = names
             .iter()
             .filter(|name| name.starts_with("ref-"))
             .filter_map(|name| self.dir.read(name).ok().flatten())
-            .filter_map(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
-            .map(|record| record.digest.trim_start_matches("sha256:").to_owned())
-            .collect();
-        for name in names.iter().filter(|name| !name.starts_with("ref-")) {
-            let hex = name.split('.').next().unwrap_or_default();
-            if !named.iter().any(|kept| kept == hex) {
-                let _ = self.dir.remove(name);
+            .any(|bytes| serde_json::from_slice::<Record>(&bytes).is_ok_and(|record| record.digest == digest));
+        if !named {
+            let hex = digest.trim_start_matches("sha256:");
+            for suffix in ["manifest", "wasm", "signature"] {
+                let _ = self.dir.remove(&format!("{hex}.{suffix}"));
             }
         }
     }

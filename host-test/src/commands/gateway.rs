@@ -34,10 +34,15 @@ pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, options: Opt
     }
     config.policy.trusted_keys.extend(trusted_key);
     if let Some(reference) = registry.reference(watch.as_deref())? {
+        if config.policy.component.is_some() || config.policy.pin_sha256.is_some() || component.is_some() {
+            return Err(format!(
+                "{}: the configuration (or --component) names a component or a pin; a registry policy stands alone",
+                path.display()
+            )
+            .into());
+        }
         config.policy.registry = Some(reference);
-        config.policy.component = None;
         config.policy.watch = false;
-        config.policy.pin_sha256 = None;
         config.policy.data_dir = Some(registry.data_dir()?);
         config.policy.poll_seconds = Some(registry.interval()?.as_secs_f64());
         if config.policy.trusted_keys.is_empty() {

@@ -219,6 +219,11 @@ fn unsigned_and_strangers_artifacts_are_refused() {
             |r: &TestRegistry| r.requests().iter().filter(|(m, p, _)| m == "GET" && p.contains("/blobs/")).count();
         assert_eq!(blobs_pulled(&registry), 0, "an unsigned component is not downloaded");
 
+        // Moving a tag to an unsigned artifact is refused at the source.
+        match Registry::new(&at).retag(&at, "stable").await {
+            Err(Error::Refused(refusal)) => assert_eq!(refusal.reason, Reason::Unsigned, "{refusal}"),
+            other => panic!("an unsigned artifact was tagged: {:?}", other.map(|r| r.to_string())),
+        }
         Registry::new(&at).sign(&at, &stranger).await.unwrap();
         let refused = refusal(source.start(ENGINE.clone(), trusting(&[&ops], false)).await);
         assert_eq!(refused.reason, Reason::UntrustedSignature, "{refused}");
@@ -269,11 +274,9 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         assert_eq!(status.active.as_ref().unwrap().digest, first.digest.clone().unwrap());
         assert_eq!(status.last_refusal.as_ref().unwrap().reason, "canary");
         assert_eq!(status.refusals.get("canary"), Some(&1));
-        // Polled again, the same refused candidate is neither pulled nor counted again.
-        let requests = registry.requests().len();
+        // Polled again, the same refused candidate is checked again (the canary runs under a
+        // deadline) but not counted again.
         assert!(matches!(source.poll(&host).await, Event::StillRefused(_)));
-        let since: Vec<_> = registry.requests().into_iter().skip(requests).collect();
-        assert!(since.iter().all(|(_, p, _)| p.ends_with("/manifests/stable")), "{since:?}");
         assert_eq!(source.status().refusals.get("canary"), Some(&1));
 
         // The tag moves to a newer signed revision: activated by the watch loop.
@@ -298,14 +301,23 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         eprintln!("tag move to activation: {:?} (polling every 50 ms)", moved.elapsed());
         assert_eq!(Some(activation), next.digest.clone());
         assert_eq!(host.current().id().revision, "2026.11.26.1");
-        assert!(manifests(&registry).ends_with(&[200]), "{:?}", manifests(&registry));
         drop(_watching);
+        // The activation kept the new tag's ETag: the next poll is a 304 again.
+        assert!(matches!(source.poll(&host).await, Event::Unchanged));
+        assert!(manifests(&registry).ends_with(&[304]), "{:?}", manifests(&registry));
 
         // Back to the older revision: a rollback, refused.
         publish(&tag, route_policy_host::BUILTIN, Some(&ops)).await;
         let refused = refused_at(&source.poll(&host).await).clone();
         assert_eq!(refused.reason, Reason::Load(Step::Rollback), "{refused}");
         assert_eq!(host.current().id().revision, "2026.11.26.1");
+        // A rollback stays a rollback while the host serves what it serves: the next poll
+        // does not even pull it again.
+        let requests = registry.requests().len();
+        assert!(matches!(source.poll(&host).await, Event::StillRefused(_)));
+        let since: Vec<_> = registry.requests().into_iter().skip(requests).collect();
+        assert!(since.iter().all(|(_, p, _)| p.ends_with("/manifests/stable") || p == "/v2/"), "{since:?}");
+        assert_eq!(source.status().refusals.get("rollback"), Some(&1));
 
         // A host whose operator allows rollbacks follows the tag back.
         let permissive_data = temp_dir("registry-watch-rollback");
