@@ -25,7 +25,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A vector file.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VectorFile {
     pub op: Option<String>,
@@ -35,7 +35,7 @@ pub struct VectorFile {
 }
 
 /// One case.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub name: String,

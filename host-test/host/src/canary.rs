@@ -12,6 +12,7 @@ use std::path::Path;
 const DEFAULT_CANARY: &str = include_str!("../../canary/default.json");
 
 /// Vectors a policy must pass before it is swapped in.
+#[derive(Clone)]
 pub struct Canary {
     file: VectorFile,
     source: String,

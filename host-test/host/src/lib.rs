@@ -58,7 +58,7 @@ pub use limits::Limits;
 pub use policy::{BUILTIN, BUILTIN_SOURCE, Inspection, Policy, Session, inspect};
 pub use policy_host::{PolicyHost, ReloadOptions, Tagged, Watcher, revision_order};
 #[cfg(unix)]
-pub use private_dir::PrivateDir;
+pub use private_dir::{DirLock, PrivateDir};
 pub use router::{Native, Router};
 pub use trust::{Trust, keygen, read_public_key, read_secret_key, sign, sign_manifest, signature_path};
 

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What a [`PolicyHost`] requires of every policy it serves.
+#[derive(Clone)]
 pub struct ReloadOptions {
     /// The sha256 pin and trusted signing keys.
     pub trust: Trust,

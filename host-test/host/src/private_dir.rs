@@ -55,6 +55,13 @@ impl PrivateDir {
         }
     }
 
+    /// Holds an exclusive lock on the directory (`flock`) until the guard is dropped: processes
+    /// sharing it take turns at changes that span several files.
+    pub fn lock(&self) -> std::io::Result<DirLock<'_>> {
+        rustix::fs::flock(&self.handle, rustix::fs::FlockOperation::LockExclusive)?;
+        Ok(DirLock { dir: self })
+    }
+
     /// The names of the files in it (not `.`, `..` or temporary files), sorted.
     pub fn names(&self) -> std::io::Result<Vec<String>> {
         let mut names: Vec<String> = std::fs::read_dir(&self.path)?
@@ -63,6 +70,17 @@ impl PrivateDir {
             .collect();
         names.sort();
         Ok(names)
+    }
+}
+
+/// A [`PrivateDir::lock`]; unlocks when dropped.
+pub struct DirLock<'a> {
+    dir: &'a PrivateDir,
+}
+
+impl Drop for DirLock<'_> {
+    fn drop(&mut self) {
+        let _ = rustix::fs::flock(&self.dir.handle, rustix::fs::FlockOperation::Unlock);
     }
 }
 

@@ -194,7 +194,8 @@ impl Registry {
 
     /// Points `tag` at the artifact `at` names (by digest): how a rollout moves a fleet's tag
     /// once the artifact is pushed and signed, so that no host ever sees it unsigned. An
-    /// artifact no signature refers to is refused (which key signed it, each host checks).
+    /// artifact with no signature for this repository is refused (which key signed it, each
+    /// host checks).
     pub async fn retag(&self, at: &OciRef, tag: &str) -> Result<OciRef, Error> {
         let target = at.tagged(tag);
         OciRef::parse(&target.to_string())?;
@@ -203,11 +204,15 @@ impl Registry {
         self.client.auth(&target.to_client(), &self.auth, RegistryOperation::Push).await.map_err(|e| self.fail(e))?;
         let manifest = self.manifest(&at.to_client(), &at.to_string()).await?;
         artifact::check(&at.to_string(), &manifest)?;
-        if self.signatures(at, digest).await?.is_empty() {
+        let signatures = self.signatures(at, digest).await?;
+        if !signatures.iter().flatten().any(|payload| signature::claims(payload, digest, &at.repository)) {
             return Err(Refusal {
                 reason: Reason::Unsigned,
                 artifact: at.to_string(),
-                message: "no signature artifact refers to it: sign it before moving a tag to it".to_owned(),
+                message: format!(
+                    "no signature for {} refers to it: sign it (`route-policy sign`) before moving a tag to it",
+                    at.repository
+                ),
             }
             .into());
         }

@@ -137,6 +137,13 @@ pub fn verify(payload: &[u8], subject: &str, repository: &str, trust: &Trust) ->
     }
 }
 
+/// Whether `payload` claims to sign `subject` for `repository` in this scheme (which key, a
+/// host checks): what `tag` asks before moving a tag to an artifact.
+pub fn claims(payload: &[u8], subject: &str, repository: &str) -> bool {
+    serde_json::from_slice::<Payload>(payload)
+        .is_ok_and(|p| p.scheme == SCHEME && p.signed == subject && p.repository == repository)
+}
+
 /// Checks the payloads found for `subject` in `repository`: passes if one verifies; else says
 /// why none did.
 pub fn require(

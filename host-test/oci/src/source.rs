@@ -27,6 +27,9 @@ use std::time::{Duration, SystemTime};
 /// The default time between two polls of a watched tag.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How many refused candidates a source remembers, not to count them twice.
+const REMEMBERED_REFUSALS: usize = 8;
+
 /// The longest a pull (manifest, signatures, component) may take before the registry counts
 /// as unreachable: a registry that trickles bytes cannot hold a watch forever.
 pub const PULL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -155,8 +158,8 @@ pub struct RegistrySource {
     status: Mutex<Status>,
     /// The ETag of the serving artifact's tag.
     etag: Mutex<Option<String>>,
-    /// The last refused candidate.
-    refused: Mutex<Option<Refusal>>,
+    /// The last refused candidates (at most [`REMEMBERED_REFUSALS`], one per artifact).
+    refused: Mutex<std::collections::VecDeque<Refusal>>,
 }
 
 impl RegistrySource {
@@ -171,7 +174,7 @@ impl RegistrySource {
             store,
             status: Mutex::new(status),
             etag: Mutex::new(None),
-            refused: Mutex::new(None),
+            refused: Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -213,9 +216,7 @@ impl RegistrySource {
         };
         if let Some((digest, etag)) = stored {
             match self.last_good(&engine, &options, &digest) {
-                Ok(Some((policy, pulled))) => {
-                    let host =
-                        PolicyHost::new(engine, policy, options).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+                Ok(Some((host, pulled))) => {
                     *self.etag.lock().expect("not poisoned") = etag;
                     events.push(self.activated(&host.current(), &pulled, Origin::LastGood));
                     if self.watches() {
@@ -261,14 +262,14 @@ impl RegistrySource {
         Ok((host, events))
     }
 
-    /// The kept artifact `digest`, checked again and loaded, and its canary passed; `None` if
-    /// none is kept.
+    /// A host serving the kept artifact `digest`, checked again, loaded, and its canary
+    /// passed; `None` if none is kept.
     fn last_good(
         &self,
         engine: &Engine,
         options: &ReloadOptions,
         digest: &str,
-    ) -> Result<Option<(Policy, Pulled)>, Refusal> {
+    ) -> Result<Option<(PolicyHost, Pulled)>, Refusal> {
         let (pulled, shape) = match self.store.artifact(&self.reference, digest, &options.trust) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(None),
@@ -276,12 +277,9 @@ impl RegistrySource {
             Err(e) => return Err(self.store_refusal(&e)),
         };
         let policy = load(engine, &pulled, &shape)?;
-        options.canary.check(&policy).map_err(|e| Refusal {
-            reason: Reason::Load(route_policy_host::Step::Canary),
-            artifact: pulled.artifact.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(Some((policy, pulled)))
+        let host =
+            PolicyHost::new(engine.clone(), policy, options.clone()).map_err(|e| Refusal::load(&pulled.artifact, e))?;
+        Ok(Some((host, pulled)))
     }
 
     fn store_refusal(&self, error: &Error) -> Refusal {
@@ -306,7 +304,7 @@ impl RegistrySource {
     /// Polls the tag once and activates what it names now, if that passes every check.
     pub async fn poll(&self, host: &PolicyHost) -> Event {
         let etag = self.etag.lock().expect("not poisoned").clone();
-        let event = match self.registry.tag(&self.reference, etag.as_deref()).await {
+        let event = match timeout(&self.reference, self.registry.tag(&self.reference, etag.as_deref())).await {
             Ok(TagState::NotModified) => Event::Unchanged,
             Ok(TagState::Names { digest, etag }) if self.serving(&digest) => {
                 *self.etag.lock().expect("not poisoned") = Some(etag);
@@ -378,26 +376,32 @@ impl RegistrySource {
 
     /// The refusal of `digest`, if it was refused for a reason that cannot change while the
     /// host serves what it serves: the artifact's shape or annotations, a component that does
-    /// not load, a rollback. (Digest mismatches describe one response, signatures may be added,
-    /// and the canary runs under a deadline: those are checked again at the next poll.)
+    /// not compile or type-check, a rollback. (Digest mismatches describe one response,
+    /// signatures may be added, and the canary and `policy-info` run under a deadline: those
+    /// are checked again at the next poll.)
     fn refused_for_good(&self, digest: &str) -> Option<Refusal> {
         let refused = self.refused.lock().expect("not poisoned");
-        let refusal = refused.as_ref()?;
+        let artifact = self.reference.at(digest).to_string();
+        let refusal = refused.iter().find(|r| r.artifact == artifact)?;
         let lasting = matches!(
             refusal.reason,
             Reason::Artifact
                 | Reason::Annotation
-                | Reason::Load(Step::Compile | Step::Imports | Step::World | Step::Contract | Step::Rollback)
+                | Reason::Load(Step::Compile | Step::Imports | Step::World | Step::Rollback)
         );
-        (lasting && refusal.artifact == self.reference.at(digest).to_string()).then(|| refusal.clone())
+        lasting.then(|| refusal.clone())
     }
 
     /// Records a candidate's refusal; the same artifact refused for the same reason again is
     /// reported as still refused, not counted twice.
     fn refused_candidate(&self, refusal: Refusal) -> Event {
         let mut refused = self.refused.lock().expect("not poisoned");
-        let again = refused.as_ref().is_some_and(|r| r.artifact == refusal.artifact && r.reason == refusal.reason);
-        *refused = Some(refusal.clone());
+        let again = refused.iter().any(|r| r.artifact == refusal.artifact && r.reason == refusal.reason);
+        refused.retain(|r| r.artifact != refusal.artifact);
+        refused.push_back(refusal.clone());
+        if refused.len() > REMEMBERED_REFUSALS {
+            refused.pop_front();
+        }
         drop(refused);
         if again {
             let detail = format!("still refused: {refusal}");

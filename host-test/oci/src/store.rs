@@ -2,12 +2,13 @@
 //! when the registry cannot be reached.
 //!
 //! The directory belongs to this uid alone (see `route_policy_host::PrivateDir`). Each verified
-//! artifact is kept by its digest (`<hex>.manifest`, `<hex>.wasm`, `<hex>.signature`), and each
+//! artifact is kept by its digest (`<hex>.manifest`, `<hex>.wasm`, and
+//! `<hex>.<repository hash>.signature`, since a signature names its repository), and each
 //! watched reference has a small record (`ref-<hash>.json`) naming its last good digest and the
 //! registry's ETag, so that a restart polls with `If-None-Match` instead of downloading again.
 //! Nothing read back is trusted: it is checked as a fresh pull is (digests, shape, signature by
-//! a key trusted now). When a record moves on, the artifact it named is removed unless
-//! another record names it.
+//! a key trusted now). When a record changes, the files no record names are removed, under a
+//! lock on the directory that processes sharing it take in turn.
 
 use crate::artifact::Shape;
 use crate::error::{Error, Refusal};
@@ -59,10 +60,10 @@ impl Store {
 
     /// The artifact stored under `digest`, checked as a pull is; `None` if it is not stored.
     pub fn artifact(&self, reference: &OciRef, digest: &str, trust: &Trust) -> Result<Option<(Pulled, Shape)>, Error> {
-        let hex = digest.trim_start_matches("sha256:");
-        let read = |suffix: &str| self.dir.read(&format!("{hex}.{suffix}")).map_err(|e| self.error(e));
-        let (Some(manifest), Some(wasm), Some(signature)) = (read("manifest")?, read("wasm")?, read("signature")?)
-        else {
+        let read = |name: String| self.dir.read(&name).map_err(|e| self.error(e));
+        let (hex, signature) = files_of(reference, digest);
+        let files = (read(format!("{hex}.manifest"))?, read(format!("{hex}.wasm"))?, read(signature)?);
+        let (Some(manifest), Some(wasm), Some(signature)) = files else {
             return Ok(None);
         };
         Pulled::check(&reference.at(digest), manifest, wasm, &[Ok(signature)], trust)
@@ -71,39 +72,43 @@ impl Store {
     }
 
     /// Keeps `pulled` and records it as `reference`'s last good artifact; then removes the
-    /// artifact the record named before, unless another reference's record names it.
+    /// artifacts no record names. Processes sharing the directory take turns (a lock on it),
+    /// so none removes what another has written but not yet recorded.
     pub fn keep(&self, reference: &OciRef, pulled: &Pulled, etag: Option<&str>) -> Result<(), Error> {
-        let before = self.record(reference).ok().flatten();
-        let hex = pulled.digest.trim_start_matches("sha256:");
-        for (suffix, bytes) in
-            [("manifest", &pulled.manifest), ("wasm", &pulled.wasm), ("signature", &pulled.signature)]
-        {
-            self.dir.write(&format!("{hex}.{suffix}"), bytes).map_err(|e| self.error(e))?;
+        let _turn = self.dir.lock().map_err(|e| self.error(e))?;
+        let (hex, signature) = files_of(reference, &pulled.digest);
+        let files = [
+            (format!("{hex}.manifest"), &pulled.manifest),
+            (format!("{hex}.wasm"), &pulled.wasm),
+            (signature, &pulled.signature),
+        ];
+        for (name, bytes) in files {
+            self.dir.write(&name, bytes).map_err(|e| self.error(e))?;
         }
         let record =
             Record { reference: reference.to_string(), digest: pulled.digest.clone(), etag: etag.map(str::to_owned) };
         let bytes = serde_json::to_vec_pretty(&record).expect("a record serializes");
         self.dir.write(&record_name(reference), &bytes).map_err(|e| self.error(e))?;
-        if let Some(before) = before.filter(|before| before.digest != pulled.digest) {
-            self.forget(&before.digest);
-        }
+        self.prune();
         Ok(())
     }
 
-    /// Removes an artifact no record names (best effort). Only the artifact this reference
-    /// replaced is considered: another process sharing the directory may be between writing
-    /// its artifact and its record, and its files are not ours to judge.
-    fn forget(&self, digest: &str) {
+    /// Removes the files of artifacts no record names, and signatures of repositories no
+    /// record names (best effort; called with the lock held). A record that cannot be read
+    /// keeps everything: nothing is removed on a guess.
+    fn prune(&self) {
         let Ok(names) = self.dir.names() else { return };
-        let named = names
-            .iter()
-            .filter(|name| name.starts_with("ref-"))
-            .filter_map(|name| self.dir.read(name).ok().flatten())
-            .any(|bytes| serde_json::from_slice::<Record>(&bytes).is_ok_and(|record| record.digest == digest));
-        if !named {
-            let hex = digest.trim_start_matches("sha256:");
-            for suffix in ["manifest", "wasm", "signature"] {
-                let _ = self.dir.remove(&format!("{hex}.{suffix}"));
+        let mut kept = Vec::new();
+        for name in names.iter().filter(|name| name.starts_with("ref-")) {
+            let record = self.dir.read(name).ok().flatten().and_then(|b| serde_json::from_slice::<Record>(&b).ok());
+            let Some(record) = record else { return };
+            let Ok(reference) = OciRef::parse(&record.reference) else { return };
+            let (hex, signature) = files_of(&reference, &record.digest);
+            kept.extend([format!("{hex}.manifest"), format!("{hex}.wasm"), signature]);
+        }
+        for name in names.iter().filter(|name| !name.starts_with("ref-")) {
+            if !kept.contains(name) {
+                let _ = self.dir.remove(name);
             }
         }
     }
@@ -111,6 +116,16 @@ impl Store {
     fn error(&self, error: std::io::Error) -> Error {
         Error::Store { path: self.dir.path().display().to_string(), reason: error.to_string() }
     }
+}
+
+/// The files of a kept artifact: `<hex>` (its manifest and component are named by digest
+/// alone) and its signature's name, `<hex>.<repository hash>.signature` (a signature is valid
+/// for one repository: two references sharing a manifest keep one signature each).
+fn files_of(reference: &OciRef, digest: &str) -> (String, String) {
+    let hex = digest.trim_start_matches("sha256:").to_owned();
+    let repository = route_policy_host::sha256_hex(reference.repository.as_bytes());
+    let signature = format!("{hex}.{}.signature", &repository[..16]);
+    (hex, signature)
 }
 
 /// `ref-<first 16 hex of the reference's sha256>.json`.

@@ -49,6 +49,9 @@ pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, options: Opt
             return Err("a registry policy needs a trusted key: --trusted-key FILE, or policy.trusted-keys".into());
         }
     }
+    if config.policy.registry.is_some() && component.is_some() {
+        return Err(format!("{}: policy.registry is set; --component cannot stand beside it", path.display()).into());
+    }
     // `--component` stands in for a configuration that names no policy.
     if config.policy.component.is_none() && config.policy.registry.is_none() {
         config.policy.component = component;

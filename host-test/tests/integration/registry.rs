@@ -502,3 +502,31 @@ fn the_gateway_serves_a_watched_policy_and_reports_it() {
         assert_eq!(gateway.policy().id().revision, "2026.11.26");
     });
 }
+
+/// Two references to the same manifest in two repositories, kept in one data directory: each
+/// keeps its own signature (a signature names its repository), and each restarts from its own
+/// last good copy.
+#[test]
+fn two_repositories_sharing_a_data_directory_keep_their_own_signatures() {
+    let registry = TestRegistry::start("shared");
+    let data = temp_dir("registry-shared-data");
+    let ops = key(1);
+    runtime().block_on(async {
+        let tags = [registry.reference("staging/route:v1"), registry.reference("prod/route:stable")];
+        for tag in &tags {
+            publish(tag, route_policy_host::BUILTIN, Some(&ops)).await;
+            let source = RegistrySource::new(tag.clone(), &data).unwrap();
+            source.start(ENGINE.clone(), trusting(&[&ops], false)).await.unwrap();
+        }
+        let signatures = std::fs::read_dir(data.join("oci"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".signature"))
+            .count();
+        assert_eq!(signatures, 2, "one signature per repository");
+        for tag in &tags {
+            let restarted = RegistrySource::new(tag.clone(), &data).unwrap();
+            let (_, events) = restarted.start(ENGINE.clone(), trusting(&[&ops], false)).await.unwrap();
+            assert_eq!(activated(&events[0]).1, Origin::LastGood, "{tag}: {events:?}");
+        }
+    });
+}
