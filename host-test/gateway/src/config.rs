@@ -237,10 +237,8 @@ impl Config {
                 return Err("policy.registry needs policy.trusted-keys: a registry policy must be signed".to_owned());
             }
         }
-        if let Some(seconds) = policy.poll_seconds
-            && !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0)
-        {
-            return Err(format!("policy.poll-seconds = {seconds}: give a number of seconds above 0, at most a day"));
+        if let Some(seconds) = policy.poll_seconds {
+            route_policy_oci::poll_interval(seconds).map_err(|e| format!("policy.poll-seconds: {e}"))?;
         }
         let mut names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
         names.sort_unstable();

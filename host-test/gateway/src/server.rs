@@ -97,17 +97,15 @@ fn reload_options(source: &crate::config::PolicySource) -> Result<ReloadOptions,
 
 /// Logs a registry event and counts it.
 fn report(metrics: &Metrics, event: &Event) {
+    if let Some(line) = event.log_line() {
+        eprintln!("{line}");
+    }
     match event {
         Event::Activated { policy, origin, .. } => {
-            eprintln!("activated {} from the {}", policy.id(), origin.as_str());
-            metrics.activated(origin.as_str(), &policy.id().revision, &policy.id().sha256);
+            metrics.activated(origin.as_str(), &policy.id().revision, &policy.id().sha256)
         }
-        Event::Refused(refusal) => {
-            eprintln!("{refusal}; the serving policy stays");
-            metrics.refused(refusal.reason.as_str());
-        }
-        Event::Unreachable(why) => eprintln!("registry unreachable: {why}; the serving policy stays"),
-        Event::Unchanged | Event::StillRefused(_) => {}
+        Event::Refused(refusal) => metrics.refused(refusal.reason.as_str()),
+        Event::Unreachable(_) | Event::Unchanged | Event::StillRefused(_) => {}
     }
 }
 

@@ -112,11 +112,6 @@ impl Trust {
         !self.keys.is_empty()
     }
 
-    /// Whether a pin is set.
-    pub fn has_pin(&self) -> bool {
-        self.pin.is_some()
-    }
-
     fn any_key_verifies(&self, message: &[u8], signature: &Signature) -> bool {
         self.keys.iter().any(|key| !key.is_weak() && key.verify_strict(message, signature).is_ok())
     }

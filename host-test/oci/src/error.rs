@@ -90,9 +90,6 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// A key or file the operator named.
-    #[error("{0}")]
-    Trust(#[from] route_policy_host::TrustError),
 }
 
 impl From<Refusal> for Error {

@@ -35,6 +35,6 @@ pub use registry::{Pulled, Registry, TagState};
 pub use signature::{ARTIFACT_TYPE as SIGNATURE_ARTIFACT_TYPE, Payload as SignaturePayload};
 pub use source::{
     Active, DEFAULT_POLL_INTERVAL, Event, Origin, Poll, RefusalRecord, RegistrySource, Status, Watching,
-    default_data_dir,
+    default_data_dir, poll_interval,
 };
 pub use store::{Record, Store};

@@ -21,21 +21,13 @@ pub struct LocalRegistry {
 }
 
 impl LocalRegistry {
-    /// Starts a registry on an ephemeral port, keeping its files in `dir` (created).
+    /// Starts a registry on an ephemeral port, keeping its files in `dir` (created). It can be
+    /// stopped and run again on the same port.
     pub fn start(dir: &Path) -> Result<LocalRegistry, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        LocalRegistry::start_on(dir, port)
-    }
-
-    /// Starts a registry that can be stopped and started again on its port: the port is below
-    /// the kernel's ephemeral range, so that no `bind(0)` elsewhere takes it while it is down.
-    pub fn start_restartable(dir: &Path) -> Result<LocalRegistry, String> {
-        let port = (20_000 + (std::process::id() % 5_000) as u16..30_000)
-            .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-            .ok_or("no free port below the ephemeral range")?;
         LocalRegistry::start_on(dir, port)
     }
 

@@ -83,17 +83,41 @@ impl Pulled {
         signatures: &[Result<Vec<u8>, String>],
         trust: &Trust,
     ) -> Result<(Pulled, Shape), Refusal> {
+        let (shape, signature) = Pulled::check_manifest(at, &manifest, signatures, trust)?;
+        Pulled::with_component(at, manifest, shape, signature, wasm)
+    }
+
+    /// What is checked before the component is fetched: the manifest's digest, its shape, a
+    /// trusted signature (the payload that verified is returned).
+    fn check_manifest(
+        at: &OciRef,
+        manifest: &[u8],
+        signatures: &[Result<Vec<u8>, String>],
+        trust: &Trust,
+    ) -> Result<(Shape, Vec<u8>), Refusal> {
         let artifact = at.to_string();
         let digest = at.digest.as_deref().expect("a pulled artifact is named by digest");
-        if !artifact::matches(&manifest, digest) {
+        if !artifact::matches(manifest, digest) {
             return Err(Refusal {
                 reason: Reason::ManifestDigest,
                 artifact,
-                message: format!("the manifest's bytes hash to {}, not {digest}", artifact::digest_of(&manifest)),
+                message: format!("the manifest's bytes hash to {}, not {digest}", artifact::digest_of(manifest)),
             });
         }
-        let shape = artifact::check(&artifact, &manifest)?;
+        let shape = artifact::check(&artifact, manifest)?;
         let signature = signature::require(&artifact, digest, &at.repository, signatures, trust)?;
+        Ok((shape, signature))
+    }
+
+    /// The checked manifest with its component, once the component matches the layer's digest.
+    fn with_component(
+        at: &OciRef,
+        manifest: Vec<u8>,
+        shape: Shape,
+        signature: Vec<u8>,
+        wasm: Vec<u8>,
+    ) -> Result<(Pulled, Shape), Refusal> {
+        let artifact = at.to_string();
         if !artifact::matches(&wasm, &shape.layer.digest) {
             return Err(Refusal {
                 reason: Reason::BlobDigest,
@@ -101,7 +125,8 @@ impl Pulled {
                 message: format!("the component hashes to {}, not {}", artifact::digest_of(&wasm), shape.layer.digest),
             });
         }
-        Ok((Pulled { artifact, digest: digest.to_owned(), manifest, wasm, signature }, shape))
+        let digest = at.digest.clone().expect("a pulled artifact is named by digest");
+        Ok((Pulled { artifact, digest, manifest, wasm, signature }, shape))
     }
 }
 
@@ -300,12 +325,11 @@ impl Registry {
         let name = at.to_string();
         let image = at.to_client();
         let manifest = self.manifest(&image, &name).await?;
-        let shape = artifact::check(&name, &manifest)?;
         let signatures = self.signatures(at, &digest).await?;
         // Checked before the component is fetched: an unsigned artifact costs no download.
-        signature::require(&name, &digest, &at.repository, &signatures, trust)?;
+        let (shape, signature) = Pulled::check_manifest(at, &manifest, &signatures, trust)?;
         let wasm = self.blob(&image, &shape.layer, &name).await?;
-        Ok(Pulled::check(at, manifest, wasm, &signatures, trust)?)
+        Ok(Pulled::with_component(at, manifest, shape, signature, wasm)?)
     }
 
     /// The manifest at a digest reference, checked against it.

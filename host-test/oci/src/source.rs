@@ -27,6 +27,15 @@ use std::time::{Duration, SystemTime};
 /// The default time between two polls of a watched tag.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
+/// A poll interval from seconds: above 0, at most a day; the error says so.
+pub fn poll_interval(seconds: f64) -> Result<Duration, String> {
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(format!("{seconds} seconds between polls: give a number of seconds above 0, at most a day"))
+    }
+}
+
 /// How many refused candidates a source remembers, not to count them twice.
 const REMEMBERED_REFUSALS: usize = 8;
 
@@ -85,6 +94,20 @@ pub enum Event {
     StillRefused(Refusal),
     /// The registry could not be asked; the serving policy stays.
     Unreachable(String),
+}
+
+impl Event {
+    /// The line a host logs for this event, if any (an unchanged tag says nothing).
+    pub fn log_line(&self) -> Option<String> {
+        match self {
+            Event::Activated { policy, origin, .. } => {
+                Some(format!("activated {} from the {}", policy.id(), origin.as_str()))
+            }
+            Event::Refused(refusal) => Some(format!("rejected: {refusal}; the serving policy stays")),
+            Event::Unreachable(why) => Some(format!("registry unreachable: {why}; the serving policy stays")),
+            Event::Unchanged | Event::StillRefused(_) => None,
+        }
+    }
 }
 
 /// What a host reports about its registry policy (`GET /status`, `serve --status FILE`).

@@ -61,10 +61,7 @@ impl RegistryArgs {
 
     /// The poll interval.
     pub fn interval(&self) -> CliResult<std::time::Duration> {
-        if !(self.poll_seconds.is_finite() && self.poll_seconds > 0.0 && self.poll_seconds <= 86_400.0) {
-            return Err(format!("--poll-seconds {}: give seconds above 0, at most a day", self.poll_seconds).into());
-        }
-        Ok(std::time::Duration::from_secs_f64(self.poll_seconds))
+        Ok(route_policy_oci::poll_interval(self.poll_seconds).map_err(|e| format!("--poll-seconds: {e}"))?)
     }
 }
 

@@ -13,7 +13,7 @@ use clap::Args;
 use route_policy_host::wire;
 use route_policy_host::{Canary, PolicyHost, ReloadOptions};
 use route_policy_host::{DecisionLog, Engine, LoadError, Policy, Trust};
-use route_policy_oci::{Event, OciRef, RegistrySource};
+use route_policy_oci::{OciRef, RegistrySource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -79,7 +79,9 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
         let (host, events) = rt.block_on(source.start(engine, options))?;
         for event in &events {
-            report_event(event);
+            if let Some(line) = event.log_line() {
+                eprintln!("{line}");
+            }
         }
         write_status(&status, &source);
         let host = Arc::new(with_log(host, &args)?);
@@ -87,7 +89,9 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
             let _entered = rt.enter();
             let watched = Arc::clone(&source);
             _watching = Some(source.watch(Arc::clone(&host), args.registry.interval()?, move |event| {
-                report_event(event);
+                if let Some(line) = event.log_line() {
+                    eprintln!("{line}");
+                }
                 write_status(&status, &watched);
             }));
         }
@@ -132,16 +136,6 @@ fn with_log(host: PolicyHost, args: &ServeArgs) -> CliResult<PolicyHost> {
         Some(path) => host.with_decision_log(DecisionLog::open(path)?),
         None => host,
     })
-}
-
-/// Says what a registry event did, on stderr.
-fn report_event(event: &Event) {
-    match event {
-        Event::Activated { policy, origin, .. } => eprintln!("activated {} from the {}", policy.id(), origin.as_str()),
-        Event::Refused(refusal) => eprintln!("rejected: {refusal}; the serving policy stays"),
-        Event::Unreachable(why) => eprintln!("registry unreachable: {why}; the serving policy stays"),
-        Event::Unchanged | Event::StillRefused(_) => {}
-    }
 }
 
 /// Rewrites the status file (through a rename, so a reader never sees half of it).

@@ -36,11 +36,6 @@ impl TestRegistry {
         TestRegistry { inner: LocalRegistry::start(&dir).unwrap_or_else(|e| panic!("{e}")), _dir: dir }
     }
 
-    fn start_restartable(name: &str) -> TestRegistry {
-        let dir = temp_dir(&format!("oci-registry-process-{name}"));
-        TestRegistry { inner: LocalRegistry::start_restartable(&dir).unwrap_or_else(|e| panic!("{e}")), _dir: dir }
-    }
-
     fn reference(&self, path: &str) -> OciRef {
         self.inner.reference(path).unwrap()
     }
@@ -340,7 +335,7 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
 /// Without a last good copy, a start names the registry it could not reach.
 #[test]
 fn a_restart_with_the_registry_down_serves_the_last_good_policy() {
-    let mut registry = TestRegistry::start_restartable("down");
+    let mut registry = TestRegistry::start("down");
     let ops = key(1);
     let data = temp_dir("registry-down-data");
     let rt = runtime();
