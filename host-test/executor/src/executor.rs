@@ -177,13 +177,14 @@ pub struct Executor<T: Transport> {
 
 impl<T: Transport> Executor<T> {
     /// An executor of `router`'s steps over `transport`, with secrets from `credentials`.
-    /// Defaults: real time, the guard with no hosts allowed beyond each request's own, no log.
+    /// Defaults: real time, the router's own guard (a sandboxed policy's engine's, with the
+    /// operator's allowed hosts), no log.
     pub fn new(router: Arc<dyn Router + Send + Sync>, transport: T, credentials: Arc<dyn Credentials>) -> Self {
         Executor {
+            guard: router.guard(),
             router,
             transport,
             credentials,
-            guard: Guard::new(),
             health: HealthStore::default(),
             clock: Clock::default(),
             log: None,
@@ -286,7 +287,10 @@ impl<T: Transport> Executor<T> {
             receipt.step_micros.push(asked.elapsed().as_micros() as u64);
             let next = match answered {
                 Ok(next) => next,
-                Err(error) => break Err(Failed::Host { code: error.code().to_owned(), message: error.to_string() }),
+                // The caller's sentence names the policy by revision, never by its path here.
+                Err(error) => {
+                    break Err(Failed::Host { code: error.code().to_owned(), message: error.public_message() });
+                }
             };
             self.health.store(&next.health);
             if attempts.is_empty() {

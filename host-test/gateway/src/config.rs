@@ -75,6 +75,60 @@ pub struct Config {
     /// Send a provider's origin to a loopback server instead: for tests and local mirrors.
     #[serde(default)]
     pub routes: Vec<RouteEntry>,
+    /// Names clients may reach the gateway by (the `Host` header), besides `localhost`,
+    /// `127.0.0.1` and `[::1]` with the listening port on loopback: `gateway.example.com` or
+    /// `gateway.example.com:8080`. Off loopback, an empty list accepts any name (the client
+    /// key guards the door); a list accepts only its names.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Web origins whose pages may call the gateway (`https://app.example.com`); every other
+    /// request that carries an `Origin` is refused, so that no web page drives it.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Limits on what clients may hold of the gateway (connections, header time, memory).
+    #[serde(default)]
+    pub limits: ServerLimits,
+}
+
+/// What clients may hold of the gateway at once. Defaults are documented on each field.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServerLimits {
+    /// Connections held open at once (1024). At the cap, a new connection takes the place of
+    /// the oldest one that is not in a request (a client idling, or still sending headers);
+    /// when every connection is in a request, the new one is closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (10); an idle kept-alive connection
+    /// is closed after as long.
+    #[serde(default = "default_header_seconds")]
+    pub header_seconds: f64,
+    /// MiB the requests in flight may cost, bodies and their parsed form (256). Past it, a
+    /// request is answered 503 with `Retry-After`.
+    #[serde(default = "default_in_flight_mib")]
+    pub in_flight_mib: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_connections: default_max_connections(),
+            header_seconds: default_header_seconds(),
+            in_flight_mib: default_in_flight_mib(),
+        }
+    }
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+fn default_header_seconds() -> f64 {
+    10.0
+}
+
+fn default_in_flight_mib() -> usize {
+    256
 }
 
 /// A provider origin sent to a loopback server.
@@ -212,11 +266,22 @@ impl Config {
 
     /// What serde cannot check.
     fn check(&self) -> Result<(), String> {
-        if !self.listen.ip().is_loopback() && self.client_key_env.is_none() {
-            return Err(format!(
-                "listen = {} is reachable from other machines: set client-key-env so that clients must present a key",
-                self.listen
-            ));
+        self.check_listen(self.listen)?;
+        let limits = &self.limits;
+        if limits.max_connections == 0 || limits.max_connections > 1 << 20 {
+            return Err("limits.max-connections must be between 1 and 1048576".to_owned());
+        }
+        if !(limits.header_seconds.is_finite() && (0.01..=600.0).contains(&limits.header_seconds)) {
+            return Err("limits.header-seconds must be between 0.01 and 600".to_owned());
+        }
+        if limits.in_flight_mib == 0 || limits.in_flight_mib > 1 << 20 {
+            return Err("limits.in-flight-mib must be between 1 and 1048576".to_owned());
+        }
+        for origin in &self.allowed_origins {
+            crate::doors::check_origin_entry(origin).map_err(|e| format!("allowed-origins: {e}"))?;
+        }
+        for host in &self.allowed_hosts {
+            crate::doors::check_host_entry(host).map_err(|e| format!("allowed-hosts: {e}"))?;
         }
         for credential in &self.credentials {
             if credential.secret_env.is_some() == credential.secret_file.is_some() {
@@ -244,6 +309,18 @@ impl Config {
         names.sort_unstable();
         if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
             return Err(format!("model `{}` is configured twice", twice[0]));
+        }
+        Ok(())
+    }
+
+    /// Whether the gateway may listen on `addr`: off loopback, clients must present a key. An
+    /// IPv4-mapped loopback address (`::ffff:127.0.0.1`) counts as loopback; the unspecified
+    /// addresses (`0.0.0.0`, `::`) do not, since they listen on every interface.
+    pub fn check_listen(&self, addr: SocketAddr) -> Result<(), String> {
+        if !crate::doors::is_loopback(addr.ip()) && self.client_key_env.is_none() {
+            return Err(format!(
+                "listening on {addr} is reachable from other machines: set client-key-env so that clients must present a key"
+            ));
         }
         Ok(())
     }

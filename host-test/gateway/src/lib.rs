@@ -8,15 +8,20 @@
 //! let listen = config.listen;
 //! let engine = route_policy_host::Engine::builder().build()?;
 //! let gateway = std::sync::Arc::new(Gateway::start(config, engine, Default::default())?);
-//! gateway.serve(tokio::net::TcpListener::bind(listen).await?).await;
+//! gateway.serve(tokio::net::TcpListener::bind(listen).await?).await?;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
 
+mod budget;
 mod config;
+mod connections;
+mod doors;
 mod metrics;
 mod server;
 
-pub use config::{Config, ConfigError, CredentialEntry, ModelEntry, PolicySource, RouteEntry};
+pub use budget::MAX_JSON_VALUES;
+pub use config::{Config, ConfigError, CredentialEntry, ModelEntry, PolicySource, RouteEntry, ServerLimits};
+pub use doors::is_loopback;
 pub use metrics::Metrics;
 pub use server::{Gateway, GatewayError, MAX_LEARNED, MAX_REQUEST_BYTES, MAX_REQUEST_FALLBACKS};

@@ -12,12 +12,15 @@
 //! event and no `[DONE]`, so no client takes a cut answer for a whole one. A client that goes
 //! away drops the upstream request with it.
 
+use crate::budget::{self, Budget, Share};
 use crate::config::Config;
+use crate::connections::{Admitted, Connections, InRequest};
+use crate::doors::{self, Doors};
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use route_policy_executor::{
     CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
@@ -68,6 +71,8 @@ pub struct Gateway {
     host: Arc<PolicyHost>,
     executor: Arc<Executor<HttpTransport>>,
     metrics: Arc<Metrics>,
+    /// What the requests in flight may cost in memory.
+    budget: Budget,
     /// Rejections the policy learned (a model an account may not use), passed to every later
     /// call's chain so that filter-fallbacks drops the model before it is tried again.
     learned: std::sync::Mutex<Vec<Rejection>>,
@@ -220,6 +225,7 @@ impl Gateway {
         if let Some(log) = log {
             executor = executor.with_log(log);
         }
+        let budget = Budget::new(config.limits.in_flight_mib);
         Ok(Gateway {
             config,
             client_key,
@@ -227,6 +233,7 @@ impl Gateway {
             registry,
             executor: Arc::new(executor),
             metrics,
+            budget,
             learned: std::sync::Mutex::new(Vec::new()),
             _watcher: None,
         })
@@ -253,8 +260,15 @@ impl Gateway {
         self.host.current()
     }
 
-    /// Serves connections from `listener` until the task is dropped.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+    /// Serves connections from `listener` until the task is dropped. Refuses to serve an
+    /// address off loopback without a client key (however the address was chosen: the rule is
+    /// checked on the socket actually bound).
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> Result<(), GatewayError> {
+        let local = listener.local_addr().map_err(start("listen"))?;
+        self.config.check_listen(local).map_err(GatewayError::Start)?;
+        let doors = Arc::new(Doors::new(local, &self.config.allowed_hosts, &self.config.allowed_origins));
+        let connections = Connections::new(self.config.limits.max_connections);
+        let header_time = Duration::from_secs_f64(self.config.limits.header_seconds);
         loop {
             let stream = match listener.accept().await {
                 Ok((stream, _)) => stream,
@@ -265,20 +279,88 @@ impl Gateway {
                     continue;
                 }
             };
+            let held = match connections.admit() {
+                Admitted::Held { held, evicted_other } => {
+                    if evicted_other {
+                        self.metrics.rejected("connection_evicted");
+                    }
+                    held
+                }
+                Admitted::Full => {
+                    self.metrics.rejected("connection_limit");
+                    drop(stream);
+                    continue;
+                }
+            };
             let _ = stream.set_nodelay(true);
             let gateway = Arc::clone(&self);
+            let doors = Arc::clone(&doors);
             tokio::spawn(async move {
+                let busy = Arc::clone(&held.busy);
                 let service = hyper::service::service_fn(move |request| {
                     let gateway = Arc::clone(&gateway);
-                    async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+                    let doors = Arc::clone(&doors);
+                    // The connection counts as in a request until the response is sent.
+                    let in_request = InRequest::enter(&busy);
+                    async move {
+                        let response = gateway.admit(&doors, request).await;
+                        Ok::<_, Infallible>(response.map(|body| {
+                            BodyExt::boxed(BodyExt::map_frame(body, move |frame| {
+                                let _ = &in_request;
+                                frame
+                            }))
+                        }))
+                    }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_time)
+                    .serve_connection(io, service);
+                let mut held = held;
+                tokio::select! {
+                    _ = connection => {}
+                    _ = &mut held.evicted => {}
+                }
             });
         }
     }
 
-    /// Answers one request.
+    /// Answers one request that came through `doors`: a request whose `Host` does not name
+    /// the gateway, or from a web page of an origin not configured, is refused before
+    /// anything else; a configured origin's page gets CORS headers (and its preflight).
+    async fn admit(self: Arc<Self>, doors: &Doors, request: Request<Incoming>) -> Response<Body> {
+        let header = |name| request.headers().get(name).map(|v: &HeaderValue| v.to_str().unwrap_or("\u{fffd}"));
+        let origin = match doors.admit(header(HOST), header(ORIGIN)) {
+            Ok(origin) => origin,
+            Err(refusal) => return self.refuse(StatusCode::FORBIDDEN, refusal.code(), refusal.message()),
+        };
+        let mut response = if request.method() == Method::OPTIONS && origin.is_some() {
+            let mut preflight = Response::new(full(Bytes::new()));
+            *preflight.status_mut() = StatusCode::NO_CONTENT;
+            let headers = preflight.headers_mut();
+            headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST"));
+            headers.insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static("authorization, content-type, x-route-policy-hold"),
+            );
+            headers.insert("access-control-max-age", HeaderValue::from_static("600"));
+            preflight
+        } else {
+            self.handle(request).await
+        };
+        if let Some(value) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+            response.headers_mut().insert("access-control-allow-origin", value);
+            response.headers_mut().insert("vary", HeaderValue::from_static("origin"));
+            response.headers_mut().insert(
+                "access-control-expose-headers",
+                HeaderValue::from_static("x-route-policy-model, x-route-policy-fallback, x-route-policy-policy"),
+            );
+        }
+        response
+    }
+
+    /// Answers one request, without the checks of the doors (see [`Gateway::serve`]).
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path().to_owned();
         match (request.method(), path.as_str()) {
@@ -353,11 +435,22 @@ impl Gateway {
         if let Err(response) = self.authorize(&request) {
             return *response;
         }
+        // A browser sends a JSON body across origins only after a preflight, which an origin
+        // not configured fails; a text or form body it sends without asking.
+        if !doors::is_json(request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
+            return self.refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "a model call's body is JSON: send it with Content-Type: application/json".to_owned(),
+            );
+        }
         let hold = self.config.hold_streams
             || request.headers().get("x-route-policy-hold").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-        let bytes = match read_body(request.into_body()).await {
+        let mut share = Budget::empty();
+        let bytes = match read_body(request.into_body(), |n| self.budget.grow(&mut share, n)).await {
             Ok(bytes) => bytes,
             Err(BodyError::TooLarge) => return self.too_large(),
+            Err(BodyError::Busy) => return self.busy(),
             Err(BodyError::Slow) => {
                 let message = format!("the request body did not arrive within {} s", DRAIN_TIME.as_secs());
                 return self.refuse(StatusCode::REQUEST_TIMEOUT, "request_timeout", message);
@@ -370,18 +463,50 @@ impl Gateway {
                 );
             }
         };
+        // What parsing will cost is known before parsing, and must fit too.
+        let Some(cost) = budget::parse_cost(&bytes) else {
+            self.metrics.rejected("too_large");
+            let message = format!(
+                "the request body holds more than {} JSON values; send fewer, larger values",
+                budget::MAX_JSON_VALUES
+            );
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "request_too_large",
+                &message,
+            );
+        };
+        if !self.budget.grow(&mut share, cost) {
+            return self.busy();
+        }
         let (call, requested) = match self.call(&bytes, api) {
             Ok(call) => call,
             Err(response) => return *response,
         };
+        drop(bytes);
         let tag = self.policy().id().tag();
         if call.streaming() && !hold {
-            self.stream(call, requested, tag).await
+            self.stream(call, requested, tag, share).await
         } else {
             let result = self.executor.run(&call).await;
+            drop(share);
             self.account(&result);
             self.whole(result, &requested, tag)
         }
+    }
+
+    /// The answer when the requests in flight hold the whole memory budget.
+    fn busy(&self) -> Response<Body> {
+        self.metrics.rejected("busy");
+        let mut response = error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "busy",
+            "the gateway is at its memory budget for requests in flight (limits.in-flight-mib); retry shortly",
+        );
+        response.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        response
     }
 
     fn too_large(&self) -> Response<Body> {
@@ -510,7 +635,13 @@ impl Gateway {
 
     /// A streamed call: wait for the first event that may pass on (or the end of the loop),
     /// then pass on the rest as it arrives.
-    async fn stream(self: Arc<Self>, call: ModelCall, requested: String, policy: Value) -> Response<Body> {
+    async fn stream(
+        self: Arc<Self>,
+        call: ModelCall,
+        requested: String,
+        policy: Value,
+        share: Share,
+    ) -> Response<Body> {
         let (sink, mut events) = mpsc::channel::<Bytes>(16);
         let (serving_tx, serving) = watch::channel(None);
         let (done_tx, done) = oneshot::channel::<CallResult>();
@@ -522,7 +653,7 @@ impl Gateway {
         });
         // Dropped with the response body, or with this future if the client leaves first: the
         // loop and its upstream request go with it.
-        let mut running = Running { task, metrics: Arc::clone(&self.metrics), ended: false };
+        let mut running = Running { task, metrics: Arc::clone(&self.metrics), ended: false, _share: share };
         let Some(first) = events.recv().await else {
             // Nothing passed on: the loop ended before any event could (a failure, or an
             // answer that was not a stream). Answer it whole.
@@ -618,23 +749,32 @@ impl Gateway {
 /// Why a request body was not read.
 enum BodyError {
     TooLarge,
+    Busy,
     Slow,
     Unreadable(hyper::Error),
 }
 
-/// Reads a request body of at most [`MAX_REQUEST_BYTES`]. A larger one is read on and
-/// discarded (up to [`DRAIN_BYTES`], within [`DRAIN_TIME`]) so that the client, still
-/// writing, reads the 413 rather than a broken pipe; past those bounds the connection closes.
-async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
+/// Reads a request body of at most [`MAX_REQUEST_BYTES`], each chunk kept only if `room`
+/// grants its size from the memory budget. A larger body, or one the budget has no room for,
+/// is read on and discarded (up to [`DRAIN_BYTES`], within [`DRAIN_TIME`]) so that the client,
+/// still writing, reads the 413 or 503 rather than a broken pipe; past those bounds the
+/// connection closes.
+async fn read_body(mut body: Incoming, mut room: impl FnMut(usize) -> bool) -> Result<Bytes, BodyError> {
     let mut bytes = bytes::BytesMut::new();
     let mut seen = 0usize;
+    let mut busy = false;
     let drained = tokio::time::timeout(DRAIN_TIME, async {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(BodyError::Unreadable)?;
             let Some(data) = frame.data_ref() else { continue };
             seen = seen.saturating_add(data.len());
-            if seen <= MAX_REQUEST_BYTES {
-                bytes.extend_from_slice(data);
+            if seen <= MAX_REQUEST_BYTES && !busy {
+                if room(data.len()) {
+                    bytes.extend_from_slice(data);
+                } else {
+                    busy = true;
+                    bytes = bytes::BytesMut::new();
+                }
             } else if seen > DRAIN_BYTES {
                 break;
             }
@@ -643,10 +783,11 @@ async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
     })
     .await;
     match drained {
-        Ok(Ok(())) if seen <= MAX_REQUEST_BYTES => Ok(bytes.freeze()),
-        Ok(Err(error)) if seen <= MAX_REQUEST_BYTES => Err(error),
-        Err(_) if seen <= MAX_REQUEST_BYTES => Err(BodyError::Slow),
-        _ => Err(BodyError::TooLarge),
+        _ if seen > MAX_REQUEST_BYTES => Err(BodyError::TooLarge),
+        _ if busy => Err(BodyError::Busy),
+        Ok(Ok(())) => Ok(bytes.freeze()),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(BodyError::Slow),
     }
 }
 
@@ -664,6 +805,8 @@ struct Running {
     metrics: Arc<Metrics>,
     /// Whether the loop's result was taken (and counted).
     ended: bool,
+    /// The request's share of the memory budget, held until the stream ends.
+    _share: Share,
 }
 
 impl Drop for Running {

@@ -144,23 +144,42 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error for someone outside the host (an HTTP client, an agent's user): the policy is
+    /// named by its revision and sha256, never by where the host keeps it.
+    pub fn public_message(&self) -> String {
+        self.render(&|policy: &PolicyId| {
+            let short = policy.sha256.get(..12).unwrap_or(&policy.sha256);
+            match policy.revision.as_str() {
+                "" => format!("sha256 {short}"),
+                revision => format!("{} (sha256 {short})", route_policy_contract::printable::printable(revision)),
+            }
+        })
+    }
+
+    /// The sentence, with the policy named by `name`.
+    fn render(&self, name: &dyn Fn(&PolicyId) -> String) -> String {
+        match self {
+            Error::Policy(e) => e.to_string(),
+            Error::Input(message) => message.clone(),
+            Error::Deadline { policy, limit } => {
+                format!("policy {} ran past its {} ms deadline and was stopped", name(policy), limit.as_millis())
+            }
+            Error::Memory { policy, limit } => format!(
+                "policy {} tried to use more than its {} MiB of memory and was stopped",
+                name(policy),
+                limit >> 20
+            ),
+            Error::Trap { policy, message } => format!("policy {} trapped: {message}", name(policy)),
+            Error::Guard { policy, violation } => route_policy_contract::guard::refusal(&name(policy), violation),
+            Error::Host { policy, message } => format!("policy {} could not run: {message}", name(policy)),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Policy(e) => write!(f, "{e}"),
-            Error::Input(message) => f.write_str(message),
-            Error::Deadline { policy, limit } => {
-                write!(f, "policy {policy} ran past its {} ms deadline and was stopped", limit.as_millis())
-            }
-            Error::Memory { policy, limit } => {
-                write!(f, "policy {policy} tried to use more than its {} MiB of memory and was stopped", limit >> 20)
-            }
-            Error::Trap { policy, message } => write!(f, "policy {policy} trapped: {message}"),
-            Error::Guard { policy, violation } => {
-                f.write_str(&route_policy_contract::guard::refusal(&policy.to_string(), violation))
-            }
-            Error::Host { policy, message } => write!(f, "policy {policy} could not run: {message}"),
-        }
+        f.write_str(&self.render(&|policy: &PolicyId| policy.to_string()))
     }
 }
 

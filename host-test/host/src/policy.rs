@@ -235,6 +235,10 @@ impl Policy {
 
 impl Router for Policy {
     router_calls!(self, fresh);
+
+    fn guard(&self) -> Guard {
+        self.engine.guard().clone()
+    }
 }
 
 /// One warm instance, reused call after call. After a failed call the instance is dropped and
@@ -276,6 +280,10 @@ impl Session<'_> {
 
 impl Router for Session<'_> {
     router_calls!(self, warm);
+
+    fn guard(&self) -> Guard {
+        self.policy.engine.guard().clone()
+    }
 }
 
 /// What `route-policy inspect` reports of a component, whether or not it would load.

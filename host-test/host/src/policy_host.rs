@@ -214,6 +214,10 @@ impl Router for PolicyHost {
     fn call(&self, call: &Call) -> Result<Answer, Error> {
         self.answer(call).answer
     }
+
+    fn guard(&self) -> route_policy_contract::guard::Guard {
+        self.engine().guard().clone()
+    }
 }
 
 /// Keeps a [`PolicyHost::watch`] running; dropping it stops the watch.

@@ -4,6 +4,7 @@
 //! parity tests).
 
 use crate::error::Error;
+use route_policy_contract::guard::Guard;
 use route_policy_contract::types::{
     CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyError, PolicyIdentity,
     ProviderFailure, Verbs, Verdict,
@@ -27,6 +28,13 @@ pub trait Router {
     /// `next-step` (contract 0.2): the next step of a model call. The executor
     /// ([`crate::Executor`]) asks it once per attempt.
     fn next_step(&self, call: &CallState) -> Result<Next, Error>;
+
+    /// The egress guard this router's answers pass: a sandboxed policy's is its engine's, with
+    /// the operator's allowed hosts. An executor checks each request with it again before it
+    /// attaches a secret, so both checks agree on what the operator allowed.
+    fn guard(&self) -> Guard {
+        Guard::new()
+    }
 
     /// Runs one call of the JSON envelope. The policy's own errors become answers; only host
     /// errors (a trap, a deadline, a guard refusal) are `Err`.

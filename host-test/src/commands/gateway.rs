@@ -32,6 +32,9 @@ pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, options: Opt
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    // The same rule as the file's `listen`, for `--listen` (the gateway checks it again on
+    // the socket it binds).
+    config.check_listen(config.listen).map_err(|e| format!("{}: {e}", path.display()))?;
     config.policy.trusted_keys.extend(trusted_key);
     if let Some(reference) = registry.reference(watch.as_deref())? {
         if config.policy.component.is_some() || config.policy.pin_sha256.is_some() || component.is_some() {
@@ -76,7 +79,7 @@ pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, options: Opt
         crate::cli::warn_about_cache(gateway.policy().engine());
         eprintln!("activated {}", gateway.policy().id());
         println!("listening on {}", listener.local_addr()?);
-        gateway.serve(listener).await;
+        gateway.serve(listener).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

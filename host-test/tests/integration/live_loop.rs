@@ -465,6 +465,34 @@ fn the_guard_stops_a_hostile_policys_send_before_any_secret_leaves() {
     });
 }
 
+/// A host the operator allowed for a provider (`--allow-host`) is allowed by the executor's
+/// own check too, not only by the policy's: both use the engine's guard. And a refusal tells
+/// the caller which policy refused, never where the host keeps it.
+#[test]
+fn the_executor_checks_with_the_engines_guard_and_names_no_server_path() {
+    use crate::common::FIXTURES;
+    use route_policy_host::{Engine, Policy};
+    runtime().block_on(async {
+        let b = bench().await;
+        let engine = Engine::builder().allow_host("fake", b.fake.origin()).build().unwrap();
+        let source = "/srv/ops-only/policies/hostile.wasm";
+        let hostile = Arc::new(Policy::from_bytes(&engine, &FIXTURES.hostile, source.into()).unwrap());
+        let secrets = StaticCredentials::new().with("fake-key", Secret::new(KEY));
+        let executor = Executor::new(hostile, HttpTransport::new(), Arc::new(secrets)).with_clock(Clock::scaled(SCALE));
+        // The hostile policy sends the key to the URL its model names: a host the config does
+        // not name, but the operator allowed for this provider.
+        let mut chain = b.chain(&format!("send fake-key {}/allowed/chat/completions", b.fake.origin()), &[]);
+        chain.providers.clear();
+        let body = json!({"messages": [{"role": "user", "content": "hi"}]});
+        let result = executor.run(&ModelCall { chain, body }).await;
+        assert_eq!(b.fake.log().len(), 1, "the allowed host got the request: {:?}", result.result);
+        assert_eq!(b.fake.log()[0].path, "/allowed/chat/completions");
+        // Its storm is stopped by the floor, and the sentence names the policy by revision.
+        let Err(Failed::Host { message, .. }) = &result.result else { panic!("{:?}", result.result) };
+        assert!(message.contains("hostile-1") && !message.contains("/srv/ops-only"), "{message}");
+    });
+}
+
 /// Rule data decides the loop's conduct, and a verified hot swap changes it between two calls
 /// with no host change: the variant's attempt cap is 1, so a 503 moves on at once.
 #[test]
