@@ -3,7 +3,9 @@
 //!
 //! A secret is recognised by its shape (`rules/redact.toml`): an API-key prefix (`sk-…`), a JWT,
 //! the value after `Bearer`, the value of a secret-named header, JSON key or query parameter, or
-//! a long opaque token. Each is replaced by `[redacted]`. The rules err on the side of hiding.
+//! a long opaque token (base64 that `/` cuts into words included). Each is replaced by
+//! `[redacted]`. The rules err on the side of hiding, but leave words, model ids, dates, paths
+//! and official URLs as they are.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -12,11 +14,16 @@ use std::ops::Range;
 pub struct RedactRules {
     /// Token prefixes of API keys (`sk-`, …); a token that starts with one is a secret.
     pub key_prefixes: &'static [&'static str],
-    /// Words that introduce a credential (`bearer`, …).
+    /// Words that introduce a credential (`bearer`, …); it takes 8 characters or more.
     pub auth_schemes: &'static [&'static str],
+    /// Auth schemes after which a credential of any length is one (`Bearer x`).
+    pub any_length_schemes: &'static [&'static str],
+    /// Words that follow a scheme in prose (`bearer or basic authentication`): no credential.
+    pub scheme_prose_words: &'static [&'static str],
     /// Header, JSON key and query names whose values are secrets (lowercase).
     pub secret_names: &'static [&'static str],
-    /// A run of token characters at least this long, with letters and digits, is a secret.
+    /// A run of token characters at least this long, with letters and digits, is a secret; so
+    /// is a run of base64 this long that `/` cuts into words, when it looks random.
     pub min_opaque_token: u32,
     /// A run of letters and digits alone at least this long, mixing both, is a secret.
     pub min_alphanumeric_token: u32,
@@ -32,6 +39,18 @@ const SHORT_CHARS: usize = 120;
 
 fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Whether a byte continues a key after its prefix: a token byte, `*` and `.` (a masked key),
+/// and the `/` and `+` of base64, so that `sk-proj-abc/def…` is one key, not a short one and a
+/// rest left in view.
+fn is_prefixed_key_byte(b: u8) -> bool {
+    is_key_byte(b) || b"*./+".contains(&b)
+}
+
+/// Whether a byte is one of standard base64's 64 (its `=` padding aside).
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
 }
 
 /// `text` with every secret replaced by `[redacted]`.
@@ -173,6 +192,7 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
         spans: Vec::new(),
         key_run: Run::default(),
         opaque_run: Run::default(),
+        base64_run: Run::default(),
         jwt_run: Run::default(),
         escaped_run: Run::default(),
         auth_run: Run::default(),
@@ -195,6 +215,8 @@ fn secret_spans(text: &str, context: Context) -> Vec<Range<usize>> {
         }
         // A token starts here (the byte before it, if any, is not a key byte).
         let end = run_end(bytes, at, is_key_byte);
+        // First: its span may start one byte before the token.
+        scan.slashed_base64(at);
         scan.key_prefix(at, end);
         scan.opaque_token(at);
         scan.alphanumeric_words(at, end);
@@ -228,6 +250,7 @@ struct Scan<'t> {
     spans: Vec<Range<usize>>,
     key_run: Run,
     opaque_run: Run,
+    base64_run: Run,
     jwt_run: Run,
     escaped_run: Run,
     auth_run: Run,
@@ -236,15 +259,15 @@ struct Scan<'t> {
 }
 
 impl Scan<'_> {
-    /// An API key by its prefix: `sk-proj-…` (`*` and `.` continue a masked key). A token
-    /// inside a run already judged adds nothing: the run's first prefixed token either covered
-    /// it, or the run was too short for it as well.
+    /// An API key by its prefix: `sk-proj-…`, `sk_live_…`, `AKIA…` (see
+    /// [`is_prefixed_key_byte`] for where it ends). A token inside a run already judged adds
+    /// nothing: the run's first prefixed token either covered it, or the run was too short for
+    /// it as well.
     fn key_prefix(&mut self, at: usize, end: usize) {
         let bytes = self.bytes;
         let token = &bytes[at..end];
         if let Some(prefix) = REDACT.key_prefixes.iter().find(|p| has_prefix(token, p.as_bytes()))
-            && let Some(key_end) =
-                self.key_run.fresh_end(at, || run_end(bytes, at, |b| is_key_byte(b) || b == b'*' || b == b'.'))
+            && let Some(key_end) = self.key_run.fresh_end(at, || run_end(bytes, at, is_prefixed_key_byte))
             && key_end >= at + prefix.len() + 4
         {
             self.spans.push(at..key_end);
@@ -263,6 +286,40 @@ impl Scan<'_> {
             if run.iter().any(u8::is_ascii_digit) && run.iter().any(u8::is_ascii_alphabetic) {
                 self.spans.push(at..opaque_end);
             }
+        }
+    }
+
+    /// Standard base64 that `/` cuts into words too short for the other rules: an AWS secret
+    /// access key is 40 of `[A-Za-z0-9+/]` (`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`). The run
+    /// is read whole, from the token at `at` (or from a `/` or `+` just before it, after a
+    /// quote or `=`), to the end of its `=` padding.
+    ///
+    /// Paths and URLs are base64 too, so the run must stand apart and look random: it starts
+    /// after a space, a quote or `=:,;([{<>|` and never after `/`, `.` or `~` (a URL's or an
+    /// absolute path's segments), is not glued to a `-` or `_` after it (`gpt-image-1/images`),
+    /// and passes [`looks_random`]. A token that does not stand apart (one after `/` or `+`)
+    /// starts no scan, and one inside the last run scanned takes its verdict: linear.
+    fn slashed_base64(&mut self, at: usize) {
+        let bytes = self.bytes;
+        let start =
+            if at >= 2 && b"/+".contains(&bytes[at - 1]) && b"\"'=".contains(&bytes[at - 2]) { at - 1 } else { at };
+        let stands_apart =
+            start == 0 || bytes[start - 1].is_ascii_whitespace() || b"\"'=:,;([{<>|`".contains(&bytes[start - 1]);
+        if !stands_apart {
+            return;
+        }
+        let Some(end) = self.base64_run.fresh_end(start, || {
+            let body = run_end(bytes, start, is_base64_byte);
+            run_end(bytes, body, |b| b == b'=')
+        }) else {
+            return;
+        };
+        let run = &bytes[start..end];
+        if run.len() >= REDACT.min_opaque_token as usize
+            && !bytes.get(end).is_some_and(|b| is_key_byte(*b))
+            && looks_random(run)
+        {
+            self.spans.push(start..end);
         }
     }
 
@@ -289,8 +346,9 @@ impl Scan<'_> {
     /// characters only its start begins a token, so a run is decoded once.
     fn escaped_key(&mut self, at: usize) {
         let bytes = self.bytes;
-        let escaped = |b: u8| is_key_byte(b) || b == b'*' || b == b'.';
-        let Some(end) = self.escaped_run.fresh_end(at, || run_end_decoded(bytes, at, escaped)) else { return };
+        let Some(end) = self.escaped_run.fresh_end(at, || run_end_decoded(bytes, at, is_prefixed_key_byte)) else {
+            return;
+        };
         let mut decoded = Vec::with_capacity(32);
         let mut i = at;
         while i < end && decoded.len() < 32 {
@@ -360,7 +418,14 @@ impl Scan<'_> {
             let value_end = self
                 .auth_run
                 .end(start, || run_end_decoded(bytes, start, |b| !b.is_ascii_whitespace() && !b"\"'<>,;".contains(&b)));
-            if value_end >= start + 8 && !is_marker(&bytes[start..value_end]) {
+            let value = &bytes[start..value_end];
+            // `Bearer x` is a credential, however short; `token is expired` is prose.
+            let any_length = REDACT.any_length_schemes.iter().any(|s| token.eq_ignore_ascii_case(s.as_bytes()));
+            let after_space = run_end_decoded(bytes, end, |b| b == b' ' || b == b'\t') == start;
+            if value.len() >= if any_length { 1 } else { 8 }
+                && !is_marker(value)
+                && !(after_space && is_prose_word(value))
+            {
                 self.spans.push(start..value_end);
             }
         }
@@ -371,6 +436,43 @@ impl Scan<'_> {
             self.spans.push(value);
         }
     }
+}
+
+/// Whether a run of base64 (see [`Scan::slashed_base64`]) looks like random bytes rather than a
+/// path. It holds a `/` (without one, the opaque-token rule judges it) but no more than one in
+/// ten characters (random base64 has one in 64; a path one in five to ten), mixes upper and
+/// lower case, and its letters and digits change between upper case, lower case and digit at
+/// least once every four characters: random base64 does about every other character, and
+/// fails these checks about once in a thousand keys; `Users/John2/Documents/Projects/MyApp2/Src`
+/// changes every fourth character but has too many `/`, `CoreLib2/Components/Button2/Index`
+/// changes every fifth.
+fn looks_random(run: &[u8]) -> bool {
+    let class = |b: u8| {
+        if b.is_ascii_digit() {
+            Some(0)
+        } else if b.is_ascii_uppercase() {
+            Some(1)
+        } else if b.is_ascii_lowercase() {
+            Some(2)
+        } else {
+            None
+        }
+    };
+    let slashes = run.iter().filter(|b| **b == b'/').count();
+    let alphanumeric = run.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+    let changes = run.windows(2).filter(|w| matches!((class(w[0]), class(w[1])), (Some(a), Some(b)) if a != b)).count();
+    slashes > 0
+        && slashes * 10 <= run.len()
+        && run.iter().any(u8::is_ascii_uppercase)
+        && run.iter().any(u8::is_ascii_lowercase)
+        && changes * 4 >= alphanumeric
+}
+
+/// Whether the word after an auth scheme is prose (`bearer or basic authentication`), its
+/// closing punctuation aside.
+fn is_prose_word(value: &[u8]) -> bool {
+    let word = value.strip_suffix(b".").or_else(|| value.strip_suffix(b")")).unwrap_or(value);
+    word.len() <= 16 && REDACT.scheme_prose_words.iter().any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
 }
 
 /// The last run of one kind that was scanned: `start..end`, every byte of which the run's
@@ -570,7 +672,7 @@ mod tests {
     }
 
     #[test]
-    fn ordinary_words_survive() {
+    fn ordinary_words_model_ids_dates_paths_and_urls_survive() {
         for keep in [
             "The 'gpt-5.5-pro' model is not supported when using Codex with a ChatGPT account.",
             "Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000. Please try again in 2s.",
@@ -579,6 +681,22 @@ mod tests {
             "/openai/deployments/gpt-image-1/images/generations",
             "Missing scopes: api.responses.write",
             "task-force sketch risk-free asked-for",
+            // Model ids, dates, official URLs and file paths: none is a secret.
+            "gpt-5.5-pro",
+            "openai/gpt-4.1",
+            "openrouter/anthropic/claude-sonnet-4.5",
+            "meta-llama/Llama-3.3-70B-Instruct",
+            "2026-04-30T12:34:56Z and 2026-04-30 and 2026/04/30",
+            "https://api.openai.com/v1/chat/completions",
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent",
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet/invoke",
+            "could not read /Users/JaneDoe2/Library/Application/Support/OpenClaw3/config.json",
+            "open /home/user/projects/route-policy/guest/contract/src/redact.rs: no such file",
+            "see packages/CoreLib2/Components/Button2/Index and Users/John2/Documents/Projects/MyApp2/Src",
+            r#"C:\Users\JaneDoe\AppData\Roaming\OpenClaw\config.json"#,
+            "~/Library/Caches/OpenClaw/Models/Gpt4oMini/Versions/2024/East2",
+            "Asia/Tokyo and ASIA/TOKYO",
+            "sk_live_ and rt_ alone",
         ] {
             assert_eq!(text(keep), keep);
         }
@@ -621,6 +739,79 @@ mod tests {
             assert_eq!(text(&once), once, "{input:?}");
             assert_eq!(text(&text(input)), text(input), "{input:?}");
         }
+    }
+
+    #[test]
+    fn stripe_aws_and_refresh_token_prefixes() {
+        // Stripe's documented test key, and live and restricted keys of the same shape.
+        hides("No such customer; key sk_test_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWDarjtT1zdp7dc");
+        hides("Invalid API Key provided: sk_live_51H8abcdEFGH1234", "51H8abcdEFGH1234");
+        hides("restricted key rk_live_51H8abcdEFGH1234 lacks a permission", "51H8abcdEFGH1234");
+        hides("restricted key RK_TEST_51H8abcdEFGH1234", "51H8abcdEFGH1234");
+        // An AWS access key id (AKIA and 16 of [0-9A-Z]; ASIA for a session's).
+        hides("The AWS Access Key Id AKIAIOSFODNN7EXAMPLE does not exist", "IOSFODNN7EXAMPLE");
+        hides("aws_access_key_id=ASIAY34FZKBOKMUTVV7A", "Y34FZKBOKMUTVV7A");
+        // An OpenAI/Codex sign-in's refresh token, even where no `refresh_token` names it.
+        hides("could not refresh with rt_3fKq9ZbW0x", "3fKq9ZbW0x");
+    }
+
+    #[test]
+    fn aws_secret_access_keys() {
+        const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        // Named, the way `~/.aws/credentials`, the environment and STS write it.
+        for named in [
+            format!("aws_secret_access_key = {SECRET}"),
+            format!("AWS_SECRET_ACCESS_KEY={SECRET}"),
+            format!(r#"{{"SecretAccessKey": "{SECRET}", "SessionToken": "IQoJb3JpZ2luX2Vj"}}"#),
+            "aws_session_token=IQoJb3JpZ2luX2Vj".to_owned(),
+        ] {
+            let out = text(&named);
+            for piece in ["wJalrXUtnFEMI", "K7MDENG", "bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2Vj"] {
+                assert!(!out.contains(piece), "{piece} survived in {out}");
+            }
+        }
+        // Unnamed: after its key id, or alone; `/` no longer cuts it into short words.
+        for bare in [
+            format!("credentials AKIAIOSFODNN7EXAMPLE {SECRET} were rejected"),
+            format!("AKIAIOSFODNN7EXAMPLE:{SECRET}"),
+            format!("signing with '{SECRET}'"),
+            "got 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 back".to_owned(),
+            r#"{"k":"/9dQqI4b+Ew1mZ7RtYzXk2Lv8hNcOe3PpUa5Sj0=="}"#.to_owned(),
+        ] {
+            let out = text(&bare);
+            assert!(out.contains(REDACTED), "{out}");
+            for piece in ["wJalrXUtnFEMI", "K7MDENG", "bPxRfiCYEXAMPLEKEY", "9dQ", "8hNcOe3PpUa5Sj0"] {
+                assert!(!out.contains(piece), "{piece} survived in {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_prefixed_key_goes_on_over_slashes() {
+        hides("key sk-proj-abc/defGHIjklMNOpqrSTU0123456789 invalid", "defGHIjkl");
+        hides("sk-ant-api03-ab+cd/efghijklmnop", "efghijklmnop");
+        assert_eq!(text("sk-proj-abc/def"), REDACTED);
+        assert!(has_secret_token("profile-x sk-proj-ab/cdefgh"));
+    }
+
+    #[test]
+    fn any_bearer_value_however_short() {
+        assert_eq!(text("sent Bearer x to the proxy"), "sent Bearer [redacted] to the proxy");
+        assert_eq!(text("bearer:ab12"), "bearer:[redacted]");
+        assert_eq!(text("Authorization: Bearer x"), "Authorization: [redacted]");
+        assert!(has_secret_token("Bearer x"));
+        // After a space, a word of prose is no credential; after `=` it is.
+        for keep in [
+            "Missing bearer or basic authentication in header",
+            "You need to provide your API key in an Authorization header using Bearer auth (i.e.",
+            "a Bearer token.",
+            "Provided authentication token is expired.",
+        ] {
+            assert_eq!(text(keep), keep);
+        }
+        assert_eq!(text("bearer=auth"), "bearer=[redacted]");
+        // Other schemes still take 8 characters: `token is expired` stays prose.
+        assert_eq!(text("token abc1"), "token abc1");
     }
 
     #[test]

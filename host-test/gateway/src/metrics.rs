@@ -3,46 +3,79 @@
 //!
 //! Label values are bounded: outcomes and results are the contract's words, and models are the
 //! configured refs (anything else is counted as `other`), so a client cannot grow the series.
+//!
+//! Label values are escaped ([`Label`]): a policy's revision is the policy's own words, and
+//! prometheus-client writes a value as it is given, so a revision holding `"` or a newline could
+//! otherwise close its series and write others.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeSet;
+use std::fmt::Write;
 use std::sync::Mutex;
+
+/// A label value, written escaped as OpenMetrics requires: `\\`, `\"` and `\n` for a
+/// backslash, a double quote and a newline, the only characters that could end the value or
+/// the line. Every other character is written as it is (OpenMetrics allows any UTF-8).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Label(String);
+
+impl From<&str> for Label {
+    fn from(value: &str) -> Label {
+        Label(value.to_owned())
+    }
+}
+
+impl EncodeLabelValue for Label {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        let mut rest = self.0.as_str();
+        while let Some(at) = rest.find(['\\', '"', '\n']) {
+            encoder.write_str(&rest[..at])?;
+            encoder.write_str(match rest.as_bytes()[at] {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                _ => "\\n",
+            })?;
+            rest = &rest[at + 1..];
+        }
+        encoder.write_str(rest)
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
-    outcome: String,
+    outcome: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Result_ {
-    result: String,
+    result: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Fallback {
-    requested: String,
-    effective: String,
+    requested: Label,
+    effective: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Reason {
-    reason: String,
+    reason: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Origin {
-    origin: String,
+    origin: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Serving {
-    revision: String,
-    sha256: String,
+    revision: Label,
+    sha256: Label,
 }
 
 /// The gateway's metrics.
@@ -112,18 +145,18 @@ impl Metrics {
         }
     }
 
-    fn bounded(&self, model: &str) -> String {
-        if self.known.contains(model) { model.to_owned() } else { "other".to_owned() }
+    fn bounded(&self, model: &str) -> Label {
+        Label::from(if self.known.contains(model) { model } else { "other" })
     }
 
     /// One attempt ended this way (`success`, `http-error`, `network`, `timeout`, `stream-fault`).
     pub fn attempt(&self, outcome: &str) {
-        self.attempts.get_or_create(&Outcome { outcome: outcome.to_owned() }).inc();
+        self.attempts.get_or_create(&Outcome { outcome: outcome.into() }).inc();
     }
 
     /// One call ended this way.
     pub fn call(&self, result: &str) {
-        self.calls.get_or_create(&Result_ { result: result.to_owned() }).inc();
+        self.calls.get_or_create(&Result_ { result: result.into() }).inc();
     }
 
     /// A fallback served `requested`.
@@ -134,7 +167,7 @@ impl Metrics {
 
     /// A request was refused before any attempt.
     pub fn rejected(&self, reason: &str) {
-        self.rejected.get_or_create(&Reason { reason: reason.to_owned() }).inc();
+        self.rejected.get_or_create(&Reason { reason: reason.into() }).inc();
     }
 
     /// One next-step took this long.
@@ -149,8 +182,8 @@ impl Metrics {
 
     /// A policy began serving; `origin` is `file`, `built-in`, `registry` or `last-good`.
     pub fn activated(&self, origin: &str, revision: &str, sha256: &str) {
-        self.activations.get_or_create(&Origin { origin: origin.to_owned() }).inc();
-        let now = Serving { revision: revision.to_owned(), sha256: sha256.to_owned() };
+        self.activations.get_or_create(&Origin { origin: origin.into() }).inc();
+        let now = Serving { revision: revision.into(), sha256: sha256.into() };
         let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(before) = serving.replace(now.clone()) {
             self.policy.remove(&before);
@@ -161,7 +194,7 @@ impl Metrics {
     /// A policy update was refused; `reason` is the step (`canary`, `rollback`, `verify`…) or
     /// the registry check (`manifest-digest`, `blob-digest`, `unsigned`…) that refused it.
     pub fn refused(&self, reason: &str) {
-        self.refusals.get_or_create(&Reason { reason: reason.to_owned() }).inc();
+        self.refusals.get_or_create(&Reason { reason: reason.into() }).inc();
     }
 
     /// Everything, as OpenMetrics text.
@@ -170,5 +203,87 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One line of OpenMetrics text, checked: a `# HELP`, `# TYPE`, `# UNIT` or `# EOF` line, or
+    /// a sample `name{label="value",…} number`. Returns the sample's name and its labels, with
+    /// their values unescaped.
+    fn sample(line: &str) -> Option<(String, Vec<(String, String)>)> {
+        if let Some(comment) = line.strip_prefix("# ") {
+            let kind = comment.split(' ').next().unwrap();
+            assert!(["HELP", "TYPE", "UNIT", "EOF"].contains(&kind), "not an OpenMetrics line: {line:?}");
+            return None;
+        }
+        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+        let name_end = line.find(|c| !is_name(c)).unwrap_or(line.len());
+        assert!(name_end > 0, "a sample starts with its name: {line:?}");
+        let (name, mut rest) = line.split_at(name_end);
+        let mut labels = Vec::new();
+        if let Some(inside) = rest.strip_prefix('{') {
+            rest = inside;
+            while !rest.starts_with('}') {
+                if !labels.is_empty() {
+                    rest = rest.strip_prefix(',').unwrap_or_else(|| panic!("labels are set apart by `,`: {line:?}"));
+                }
+                let (key, value) =
+                    rest.split_once("=\"").unwrap_or_else(|| panic!("a label is key=\"value\": {line:?}"));
+                assert!(!key.is_empty() && key.chars().all(is_name), "label name {key:?} in {line:?}");
+                let mut chars = value.char_indices();
+                let mut unescaped = String::new();
+                let end = loop {
+                    match chars.next() {
+                        Some((at, '"')) => break at,
+                        Some((_, '\\')) => unescaped.push(match chars.next() {
+                            Some((_, '\\')) => '\\',
+                            Some((_, '"')) => '"',
+                            Some((_, 'n')) => '\n',
+                            other => panic!("an escape OpenMetrics does not know ({other:?}) in {line:?}"),
+                        }),
+                        Some((_, c)) => unescaped.push(c),
+                        None => panic!("a label value that does not end: {line:?}"),
+                    }
+                };
+                labels.push((key.to_owned(), unescaped));
+                rest = &value[end + 1..];
+            }
+            rest = rest.strip_prefix('}').unwrap_or_else(|| panic!("labels end with `}}`: {line:?}"));
+        }
+        let value = rest.strip_prefix(' ').unwrap_or_else(|| panic!("a space before the value: {line:?}"));
+        assert!(value.parse::<f64>().is_ok(), "a sample's value is a number: {line:?}");
+        Some((name.to_owned(), labels))
+    }
+
+    #[test]
+    fn a_revision_cannot_write_series_of_its_own() {
+        let metrics = Metrics::new(["gpt-5.5".to_owned()]);
+        let forged = "x\"} 1\nroute_policy_forged 1\n#";
+        metrics.activated("file", forged, "ab\\cd");
+        metrics.refused("canary\"\n");
+        let text = metrics.encode();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        let samples: Vec<_> = text.lines().filter_map(sample).collect();
+        assert!(samples.iter().all(|(name, _)| !name.contains("forged")), "{text}");
+        // The revision is one label value, whole.
+        let info = samples.iter().find(|(name, _)| name == "route_policy_policy_info").expect("the policy's series");
+        assert_eq!(info.1, [("revision".to_owned(), forged.to_owned()), ("sha256".to_owned(), "ab\\cd".to_owned())]);
+        assert!(samples.iter().any(|(_, labels)| labels == &[("reason".to_owned(), "canary\"\n".to_owned())]));
+    }
+
+    #[test]
+    fn plain_values_are_written_as_they_are() {
+        let metrics = Metrics::new(["openai/gpt-5.5".to_owned()]);
+        metrics.activated("registry", "2026.05.01-1 (été)", "0123abcd");
+        metrics.fallback("openai/gpt-5.5", "gpt-4.1");
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"route_policy_policy_info{revision="2026.05.01-1 (été)",sha256="0123abcd"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"{requested="openai/gpt-5.5",effective="other"}"#), "{text}");
     }
 }

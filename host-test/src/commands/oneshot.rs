@@ -1,7 +1,13 @@
 //! `route-policy resolve|filter|classify`: one request, a readable answer.
+//!
+//! Every string in a readable answer was written by the policy, often from a provider's words
+//! (a message, a model, a URL), so each is printed escaped ([`shown`]): a control character
+//! (an ANSI escape, a carriage return, a bell) or a bidi override in it could otherwise rewrite
+//! what the terminal shows. The JSON output escapes them as JSON does.
 
 use crate::cli::CliResult;
 use crate::cli::OneShot;
+use route_policy_contract::printable::escaped as shown;
 use route_policy_host::Router;
 use route_policy_host::types::{Endpoint, FallbackPlan, Finished, Next, Step, Verdict};
 use route_policy_host::wire::{Answer, Call};
@@ -29,7 +35,7 @@ pub fn run(router: &dyn Router, op: &str, args: OneShot) -> CliResult<ExitCode> 
     } else {
         match &answer {
             Ok(answer) => print!("{}", readable(answer)),
-            Err(error) => println!("error ({}): {error}", error.code()),
+            Err(error) => println!("error ({}): {}", error.code(), shown(&error.to_string())),
         }
     }
     let ok = matches!(
@@ -46,18 +52,23 @@ pub fn readable(answer: &Answer) -> String {
         Answer::Plan(Ok(p)) => plan(p),
         Answer::Next(Ok(n)) => next(n),
         Answer::Endpoint(Err(e)) | Answer::Plan(Err(e)) | Answer::Next(Err(e)) => {
-            format!("policy error {}: {}\n", e.code, e.message)
+            format!("policy error {}: {}\n", e.code, shown(&e.message))
         }
         Answer::Verdict(v) => verdict(v),
         Answer::Info(i) => {
-            format!("contract {}\nrevision {}\nrules-digest {}\n", i.contract, i.revision, i.rules_digest)
+            format!(
+                "contract {}\nrevision {}\nrules-digest {}\n",
+                shown(&i.contract),
+                shown(&i.revision),
+                shown(&i.rules_digest)
+            )
         }
     }
 }
 
 fn endpoint(e: &Endpoint) -> String {
     let mut out = String::new();
-    let mut row = |k: &str, v: &str| out.push_str(&format!("  {k:<15} {v}\n"));
+    let mut row = |k: &str, v: &str| out.push_str(&format!("  {k:<15} {}\n", shown(v)));
     row("transport", e.transport.as_str());
     row("request-url", &e.request_url);
     row("base-url", &e.base_url);
@@ -70,7 +81,7 @@ fn endpoint(e: &Endpoint) -> String {
     }
     row("rules", &e.rules.join(", "));
     for note in &e.notes {
-        out.push_str(&format!("  note: {note}\n"));
+        out.push_str(&format!("  note: {}\n", shown(note)));
     }
     out
 }
@@ -84,10 +95,10 @@ fn plan(p: &FallbackPlan) -> String {
         out.push_str(&format!(
             "    {}. {} via {} with `{}` (as written: {})\n",
             i + 1,
-            c.model,
+            shown(&c.model),
             c.transport,
-            c.credential,
-            c.requested
+            shown(&c.credential),
+            shown(&c.requested)
         ));
     }
     out.push_str("  dropped:\n");
@@ -95,7 +106,7 @@ fn plan(p: &FallbackPlan) -> String {
         out.push_str("    (none)\n");
     }
     for d in &p.dropped {
-        out.push_str(&format!("    - {} [{}]: {}\n", d.model, d.reason, d.detail));
+        out.push_str(&format!("    - {} [{}]: {}\n", shown(&d.model), d.reason, shown(&d.detail)));
     }
     out
 }
@@ -104,8 +115,8 @@ fn next(n: &Next) -> String {
     let mut out = match &n.step {
         Step::Send(s) => format!(
             "  send    {} to {} after {} ms{}\n  timeouts connect {} / first byte {} / first token {} / idle {} / total {} ms\n",
-            s.candidate.model,
-            s.endpoint.request_url,
+            shown(&s.candidate.model),
+            shown(&s.endpoint.request_url),
             s.delay_ms,
             if s.probe { " (probing its circuit)" } else { "" },
             s.timeouts.connect_ms,
@@ -116,20 +127,20 @@ fn next(n: &Next) -> String {
         ),
         Step::Finish(Finished::Served(s)) => format!(
             "  served  by {}{}\n",
-            s.candidate.model,
-            s.notice.as_ref().map_or(String::new(), |n| format!(" (fallback: {n})"))
+            shown(&s.candidate.model),
+            s.notice.as_ref().map_or(String::new(), |n| format!(" (fallback: {})", shown(n)))
         ),
-        Step::Finish(Finished::Failed(f)) => format!("  failed  {}\n{}", f.message, verdict(&f.verdict)),
+        Step::Finish(Finished::Failed(f)) => format!("  failed  {}\n{}", shown(&f.message), verdict(&f.verdict)),
     };
     for h in &n.health {
         out.push_str(&format!(
             "  health  {}: {} failures, open until {}\n",
-            h.route,
+            shown(&h.route),
             h.failures,
             h.open_until_ms.map_or("-".to_owned(), |t| t.to_string())
         ));
     }
-    out.push_str(&format!("  rules   {}\n", n.rules.join(", ")));
+    out.push_str(&format!("  rules   {}\n", shown(&n.rules.join(", "))));
     out
 }
 
@@ -139,8 +150,8 @@ fn verdict(v: &Verdict) -> String {
         out.push_str(&format!("  wait    {ms} ms\n"));
     }
     if let Some(r) = &v.remember {
-        out.push_str(&format!("  remember {} for plan {} ({})\n", r.model, r.plan, r.reason));
+        out.push_str(&format!("  remember {} for plan {} ({})\n", shown(&r.model), r.plan, r.reason));
     }
-    out.push_str(&format!("  rule    {}\n  message {}\n", v.rule, v.user_message));
+    out.push_str(&format!("  rule    {}\n  message {}\n", shown(&v.rule), shown(&v.user_message)));
     out
 }

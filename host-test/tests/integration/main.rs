@@ -11,6 +11,7 @@ mod gateway_cli;
 mod layout;
 mod live_loop;
 mod load;
+mod oneshot;
 mod registry;
 mod reload;
 mod sandbox;
