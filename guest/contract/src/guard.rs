@@ -85,6 +85,14 @@ pub const MIN_RETRY_DELAY_MS: u64 = 100;
 /// provider is out for a while, and the host moves on.
 pub const MAX_RETRY_DELAY_MS: u64 = 5 * 60 * 1000;
 
+/// The longest one call may last, waits and attempts together, in milliseconds, whatever the
+/// policy says: an attempt's total timeout is cut to what is left, and no attempt starts past
+/// it.
+pub const MAX_CALL_MS: u64 = 15 * 60 * 1000;
+
+/// The longest route key (`MODEL@CREDENTIAL`) whose health the host stores, in bytes.
+pub const MAX_ROUTE_KEY: usize = 512;
+
 /// Whether a failure with this status may be retried at all: a request the provider refused
 /// as malformed, unauthorized or not found fails the same way again. 408 (timeout), 409
 /// (conflict), 425 (too early), 429 (rate limit), every 5xx, and anything outside 4xx may be.
@@ -384,12 +392,24 @@ impl Guard {
 
     /// Checks a `next-step` answer against its call: the plan accounts for the chain; a send
     /// goes to one of the plan's candidates, to an endpoint that passes [`Guard::check_endpoint`]
-    /// for it, within the host's floor (no attempt past [`MAX_CALL_ATTEMPTS`], no resend of the
-    /// same route sooner than [`MIN_RETRY_DELAY_MS`], no wait past [`MAX_RETRY_DELAY_MS`], every
-    /// timeout set and within [`MAX_ATTEMPT_MS`]); a finished call's text is bounded and
-    /// redacted, as a verdict's is.
+    /// for it, within the host's floor:
+    /// - no attempt past [`MAX_CALL_ATTEMPTS`], and none that would start past [`MAX_CALL_MS`]
+    ///   from the call's start (an attempt's total timeout is cut to what is left);
+    /// - no attempt to a route sooner than [`MIN_RETRY_DELAY_MS`] after the last one to it
+    ///   ended, however the attempts in between alternate;
+    /// - no resend of the same request (model, URL and credential) after the provider refused
+    ///   it with a 4xx other than 408, 409, 425 or 429, except once with a refreshed credential
+    ///   after a 401 or 403 (another URL, or another candidate, is not a resend);
+    /// - no wait past [`MAX_RETRY_DELAY_MS`], every timeout set and within [`MAX_ATTEMPT_MS`].
+    ///
+    /// Health updates are kept only for the routes of the plan (`MODEL@CREDENTIAL` of its
+    /// candidates), so a policy cannot fill the host's store with routes no call uses. A
+    /// finished call's text is bounded and redacted, as a verdict's is.
     pub fn check_next(&self, call: &CallState, next: &mut Next) -> Result<(), Violation> {
         self.check_plan(&call.chain, &next.plan)?;
+        let routes: Vec<String> =
+            next.plan.candidates.iter().map(|c| format!("{}@{}", c.model, c.credential)).collect();
+        next.health.retain(|h| h.route.len() <= MAX_ROUTE_KEY && routes.contains(&h.route));
         let refuse = |what: String| Err(Violation::Loop(what));
         match &mut next.step {
             Step::Send(send) => {
@@ -416,14 +436,42 @@ impl Guard {
                         call.attempts.len() + 1
                     ));
                 }
-                let resend = call
+                let same_route = |a: &&crate::types::Attempt| {
+                    a.model == send.candidate.model && a.credential == send.candidate.credential
+                };
+                if let Some(last) = call.attempts.iter().rev().find(same_route) {
+                    let starts = call.now_ms.saturating_add(send.delay_ms);
+                    let gap = starts.saturating_sub(last.ended_ms);
+                    if gap < MIN_RETRY_DELAY_MS {
+                        return refuse(format!(
+                            "sends to {} again {gap} ms after its last attempt; the host waits at least {MIN_RETRY_DELAY_MS} ms",
+                            redact::short(&send.candidate.model)
+                        ));
+                    }
+                }
+                let refused: Vec<u16> = call
                     .attempts
-                    .last()
-                    .is_some_and(|a| a.model == send.candidate.model && a.credential == send.candidate.credential);
-                if resend && send.delay_ms < MIN_RETRY_DELAY_MS {
+                    .iter()
+                    .filter(|a| same_route(a) && a.request_url == send.endpoint.request_url)
+                    .filter_map(|a| match &a.outcome {
+                        crate::types::Outcome::HttpError(r) if !retryable_status(r.status) => Some(r.status),
+                        _ => None,
+                    })
+                    .collect();
+                let refresh_once = send.refresh_credential && matches!(refused.as_slice(), [401 | 403]);
+                if !refused.is_empty() && !refresh_once {
                     return refuse(format!(
-                        "resends after {} ms; the host waits at least {MIN_RETRY_DELAY_MS} ms",
-                        send.delay_ms
+                        "resends the request the provider refused with HTTP {}; a 4xx other than 408, 409, 425 or 429 is not resent",
+                        refused[refused.len() - 1]
+                    ));
+                }
+                let starts = call.now_ms.saturating_add(send.delay_ms);
+                let ends_by = call.started_ms.saturating_add(MAX_CALL_MS);
+                if starts >= ends_by {
+                    return refuse(format!(
+                        "would start an attempt {} s into the call; the host ends a call at {} s",
+                        starts.saturating_sub(call.started_ms) / 1000,
+                        MAX_CALL_MS / 1000
                     ));
                 }
                 if send.delay_ms > MAX_RETRY_DELAY_MS {
@@ -436,6 +484,16 @@ impl Guard {
                 let all = [t.connect_ms, t.first_byte_ms, t.first_token_ms, t.idle_ms, t.total_ms];
                 if all.iter().any(|ms| *ms == 0 || *ms > MAX_ATTEMPT_MS) {
                     return refuse(format!("sets a timeout of 0 or past {MAX_ATTEMPT_MS} ms"));
+                }
+                // The attempt ends by the call's end, whatever its own timeouts say.
+                let left = u32::try_from(ends_by - starts).unwrap_or(u32::MAX);
+                if send.timeouts.total_ms > left {
+                    let t = &mut send.timeouts;
+                    t.total_ms = left;
+                    for ms in [&mut t.connect_ms, &mut t.first_byte_ms, &mut t.first_token_ms, &mut t.idle_ms] {
+                        *ms = (*ms).min(left);
+                    }
+                    next.rules.push("host.floor.call-time".to_owned());
                 }
             }
             Step::Finish(Finished::Failed(failure)) => {
@@ -739,5 +797,158 @@ mod tests {
         }
         assert!(Guard::new().allow("openai", "http://127.0.0.1:4000").is_ok());
         assert!(Guard::new().allow("openai", "proxy.example:8443").is_ok());
+    }
+}
+
+/// The host's floor under `next-step`: what a hostile policy's loop cannot make the host do.
+#[cfg(test)]
+mod loop_floor {
+    use super::*;
+    use crate::types::{
+        Attempt, AuthHeader, BaseUrlClass, Candidate, Capability, FallbackRequest, HttpResponse, Outcome, Plan,
+        ProviderConfig, RouteHealth, Sending, Timeouts,
+    };
+
+    const BASE: &str = "https://llm.example.com/v1";
+
+    fn chain() -> FallbackRequest {
+        FallbackRequest {
+            capability: Capability::Chat,
+            primary: "acme/alpha".into(),
+            fallbacks: vec!["acme/beta".into()],
+            explicit_override: None,
+            credentials: vec![Credential {
+                profile_id: "key".into(),
+                provider: "acme".into(),
+                kind: CredentialKind::ApiKey,
+                plan: Plan::Api,
+            }],
+            rejections: vec![],
+            max_candidates: None,
+            providers: vec![ProviderConfig { id: "acme".into(), base_url: Some(BASE.into()), ..Default::default() }],
+            env_base_url: None,
+        }
+    }
+
+    fn candidate(model: &str) -> Candidate {
+        Candidate {
+            model: model.into(),
+            requested: model.into(),
+            credential: "key".into(),
+            transport: Transport::Custom,
+        }
+    }
+
+    fn attempt(model: &str, ended_ms: u64, status: u16) -> Attempt {
+        Attempt {
+            model: model.into(),
+            credential: "key".into(),
+            request_url: format!("{BASE}/chat/completions"),
+            started_ms: ended_ms.saturating_sub(10),
+            ended_ms,
+            outcome: Outcome::HttpError(HttpResponse { status, headers: vec![], body: String::new() }),
+        }
+    }
+
+    fn call(now_ms: u64, attempts: Vec<Attempt>) -> CallState {
+        CallState { chain: chain(), streaming: false, started_ms: 0, now_ms, attempts, health: vec![], jitter_seed: 0 }
+    }
+
+    fn send(model: &str, delay_ms: u64, total_ms: u32, refresh: bool) -> Next {
+        let endpoint = Endpoint {
+            transport: Transport::Custom,
+            base_url: BASE.into(),
+            request_url: format!("{BASE}/chat/completions"),
+            base_url_class: BaseUrlClass::Custom,
+            credential: "key".into(),
+            auth_header: AuthHeader::Bearer,
+            upstream_model: model.trim_start_matches("acme/").into(),
+            tool: None,
+            tool_model: None,
+            notes: vec![],
+            rules: vec![],
+        };
+        let timeouts = Timeouts {
+            connect_ms: 5_000,
+            first_byte_ms: total_ms,
+            first_token_ms: total_ms,
+            idle_ms: 30_000,
+            total_ms,
+        };
+        Next {
+            step: Step::Send(Sending {
+                candidate: candidate(model),
+                endpoint,
+                delay_ms,
+                timeouts,
+                probe: false,
+                refresh_credential: refresh,
+            }),
+            health: vec![],
+            learned: vec![],
+            plan: FallbackPlan { candidates: vec![candidate("acme/alpha"), candidate("acme/beta")], dropped: vec![] },
+            rules: vec![],
+        }
+    }
+
+    fn check(call: &CallState, next: &mut Next) -> Result<(), Violation> {
+        Guard::new().check_next(call, next)
+    }
+
+    #[test]
+    fn a_refused_request_is_not_resent_except_once_with_a_refreshed_credential() {
+        let refused = call(10_000, vec![attempt("acme/alpha", 1_000, 400)]);
+        let error = check(&refused, &mut send("acme/alpha", 1_000, 60_000, false)).unwrap_err();
+        assert!(error.to_string().contains("HTTP 400"), "{error}");
+        // Another candidate is not a resend.
+        assert_eq!(check(&refused, &mut send("acme/beta", 0, 60_000, false)), Ok(()));
+        // A 429 may be retried; a 401 once, with a refreshed credential.
+        assert_eq!(
+            check(
+                &call(10_000, vec![attempt("acme/alpha", 1_000, 429)]),
+                &mut send("acme/alpha", 1_000, 60_000, false)
+            ),
+            Ok(())
+        );
+        let unauthorized = call(10_000, vec![attempt("acme/alpha", 1_000, 401)]);
+        assert!(check(&unauthorized, &mut send("acme/alpha", 100, 60_000, false)).is_err());
+        assert_eq!(check(&unauthorized, &mut send("acme/alpha", 100, 60_000, true)), Ok(()));
+        let twice = call(10_000, vec![attempt("acme/alpha", 1_000, 401), attempt("acme/alpha", 2_000, 401)]);
+        assert!(check(&twice, &mut send("acme/alpha", 100, 60_000, true)).is_err());
+    }
+
+    #[test]
+    fn two_routes_alternating_still_wait_between_attempts_to_each() {
+        let alternating = call(1_020, vec![attempt("acme/alpha", 1_000, 503), attempt("acme/beta", 1_010, 503)]);
+        let error = check(&alternating, &mut send("acme/alpha", 0, 60_000, false)).unwrap_err();
+        assert!(error.to_string().contains("20 ms after its last attempt"), "{error}");
+        assert_eq!(check(&alternating, &mut send("acme/alpha", 80, 60_000, false)), Ok(()));
+    }
+
+    #[test]
+    fn a_call_ends_by_its_cap_whatever_its_waits_and_timeouts() {
+        // Late in the call, an attempt's total timeout is cut to what is left.
+        let late = call(MAX_CALL_MS - 60_000, vec![]);
+        let mut next = send("acme/alpha", 0, MAX_ATTEMPT_MS, false);
+        assert_eq!(check(&late, &mut next), Ok(()));
+        let Step::Send(sending) = &next.step else { unreachable!() };
+        assert_eq!(sending.timeouts.total_ms, 60_000);
+        assert!(sending.timeouts.first_byte_ms <= 60_000);
+        assert!(next.rules.contains(&"host.floor.call-time".to_owned()));
+        // No attempt starts past it.
+        let error = check(&late, &mut send("acme/alpha", 60_000, 1_000, false)).unwrap_err();
+        assert!(error.to_string().contains("ends a call"), "{error}");
+    }
+
+    #[test]
+    fn health_is_kept_only_for_the_plans_routes() {
+        let mut next = send("acme/alpha", 0, 60_000, false);
+        next.health = vec![
+            RouteHealth { route: "acme/alpha@key".into(), failures: 1, ..Default::default() },
+            RouteHealth { route: "x".repeat(16 << 10), failures: 1, ..Default::default() },
+            RouteHealth { route: "acme/unknown@key".into(), failures: 1, ..Default::default() },
+        ];
+        assert_eq!(check(&call(0, vec![]), &mut next), Ok(()));
+        assert_eq!(next.health.iter().map(|h| h.route.as_str()).collect::<Vec<_>>(), vec!["acme/alpha@key"]);
     }
 }

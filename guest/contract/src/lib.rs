@@ -4,8 +4,8 @@
 //! Two halves:
 //! - always: [`types`] (the WIT's records and enums as plain Rust, with their JSON form),
 //!   [`redact`] (the shapes of secrets, kept out of every value an answer or a log shows) and
-//!   [`accounting`] (how a plan shows each ref exactly once). The policy component links
-//!   these.
+//!   [`accounting`] (how a plan shows each ref exactly once), [`model_key`] (how
+//!   rules compare model ids). The policy component links these.
 //! - with the `host` feature (the default): what every host needs to speak the contract and to
 //!   distrust a policy. [`wire`] is the JSON Lines envelope and [`decode`] its strict decoder;
 //!   [`vectors`] the conformance-vector format and its matcher; [`invariants`] what every
@@ -16,6 +16,7 @@
 //!   links them (the host library's tests check it).
 
 pub mod accounting;
+pub mod model_key;
 pub mod redact;
 pub mod types;
 
@@ -27,6 +28,8 @@ pub mod decode;
 pub mod guard;
 #[cfg(feature = "host")]
 pub mod invariants;
+#[cfg(feature = "host")]
+pub mod learning;
 #[cfg(feature = "host")]
 pub mod printable;
 #[cfg(feature = "host")]

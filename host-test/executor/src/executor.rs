@@ -11,9 +11,11 @@
 use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::health::HealthStore;
+use crate::learned::LearnedStore;
 use crate::transport::{Answer, Api, Deadlines, Outgoing, Transport};
 use bytes::Bytes;
 use route_policy_contract::guard::{self, Guard};
+use route_policy_contract::learning;
 use route_policy_contract::redact;
 use route_policy_contract::types::{
     Attempt, AuthHeader, CallFailure, CallState, Candidate, Dropped, EndpointRequest, FallbackRequest, Finished,
@@ -140,7 +142,7 @@ pub struct Receipt {
     pub failure: Option<String>,
     /// Every attempt, in order.
     pub attempts: Vec<AttemptRecord>,
-    /// Rejections the policy learned in this call.
+    /// Rejections the policy learned in this call, and the host kept (past its floor).
     pub learned: Vec<Rejection>,
     /// The refs of the chain the policy left out, each with its reason and sentence (from the
     /// call's first plan): nothing the caller asked for disappears without a word.
@@ -171,6 +173,7 @@ pub struct Executor<T: Transport> {
     credentials: Arc<dyn Credentials>,
     guard: Guard,
     health: HealthStore,
+    learned: LearnedStore,
     clock: Clock,
     log: Option<Arc<DecisionLog>>,
 }
@@ -186,6 +189,7 @@ impl<T: Transport> Executor<T> {
             transport,
             credentials,
             health: HealthStore::default(),
+            learned: LearnedStore::default(),
             clock: Clock::default(),
             log: None,
         }
@@ -212,6 +216,11 @@ impl<T: Transport> Executor<T> {
     /// The route health this executor stores between calls.
     pub fn health(&self) -> &HealthStore {
         &self.health
+    }
+
+    /// The rejections this executor learned, passed to every later call's chain.
+    pub fn learned(&self) -> &LearnedStore {
+        &self.learned
     }
 
     /// The clock.
@@ -266,7 +275,11 @@ impl<T: Transport> Executor<T> {
             rules: Vec::new(),
             step_micros: Vec::new(),
         };
+        // The chain, with what earlier calls learned for its credentials.
+        let mut chain = call.chain.clone();
+        chain.rejections.extend(self.learned.for_credentials(&chain.credentials, started_ms));
         let mut attempts: Vec<Attempt> = Vec::new();
+        let mut last_sent = Bytes::new();
         let mut last_answer: Option<Answer> = None;
         let mut last_upstream = String::new();
         // A streamed answer cut after the caller began reading it: the policy is asked once
@@ -274,12 +287,12 @@ impl<T: Transport> Executor<T> {
         let mut interrupted: Option<Failed> = None;
         let result = loop {
             let state = CallState {
-                chain: call.chain.clone(),
+                chain: chain.clone(),
                 streaming,
                 started_ms,
                 now_ms: self.clock.now_ms(),
                 attempts: attempts.clone(),
-                health: self.health.snapshot(),
+                health: self.health.snapshot_for(&chain.credentials),
                 jitter_seed,
             };
             let asked = std::time::Instant::now();
@@ -296,7 +309,7 @@ impl<T: Transport> Executor<T> {
             if attempts.is_empty() {
                 receipt.dropped.clone_from(&next.plan.dropped);
             }
-            receipt.learned.extend(next.learned.iter().cloned());
+            self.learn(&next.learned, &attempts, &chain, &last_sent, &mut receipt);
             receipt.rules.extend(next.rules.iter().cloned());
             if let Some(failed) = interrupted.take() {
                 break Err(failed);
@@ -342,6 +355,7 @@ impl<T: Transport> Executor<T> {
                 let fallback = first.is_none_or(|f| f != &send.candidate || f.requested != requested);
                 serving.send_replace(Some(Serving { candidate: send.candidate.clone(), fallback }));
             }
+            last_sent = outgoing.body.clone();
             self.clock.sleep(send.delay_ms).await;
             let attempt_started = self.clock.now_ms();
             let sent = self.transport.send(outgoing).await;
@@ -398,6 +412,28 @@ impl<T: Transport> Executor<T> {
             log.record_receipt(&serde_json::to_value(&receipt).unwrap_or(Value::Null));
         }
         CallResult { result, receipt }
+    }
+
+    /// Keeps what the newest attempt taught, past the host's floor, for its credential.
+    fn learn(
+        &self,
+        taught: &[Rejection],
+        attempts: &[Attempt],
+        chain: &FallbackRequest,
+        sent: &[u8],
+        receipt: &mut Receipt,
+    ) {
+        let Some(attempt) = attempts.last() else { return };
+        let Some(credential) = chain.credentials.iter().find(|c| c.profile_id == attempt.credential) else { return };
+        for rejection in taught {
+            match learning::learnable(rejection, attempt, credential, sent) {
+                Ok(()) => {
+                    self.learned.keep(rejection.clone(), &credential.profile_id, self.clock.now_ms());
+                    receipt.learned.push(rejection.clone());
+                }
+                Err(_) => receipt.rules.push("host.floor.unlearnable".to_owned()),
+            }
+        }
     }
 
     /// The request of a step: the guard checks the endpoint for its candidate first, and only

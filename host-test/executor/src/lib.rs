@@ -27,7 +27,8 @@
 //! Modules follow the executor's jobs: `executor` (the loop and its receipt), `transport` (the
 //! trait and what an attempt reports), `http` (the real transport), `sse` (reading a stream
 //! and its faults), `clock` (waits and timeouts on one scale), `credentials` (secrets, attached
-//! only after the guard), `health` (route health between calls).
+//! only after the guard), `health` (route health between calls), `learned` (rejections
+//! between calls).
 #![deny(missing_docs)]
 
 mod clock;
@@ -35,12 +36,15 @@ mod credentials;
 mod executor;
 mod health;
 mod http;
+mod learned;
 mod sse;
 mod transport;
 
 pub use clock::Clock;
 pub use credentials::{Credentials, Secret, StaticCredentials};
 pub use executor::{AttemptRecord, CallResult, Executor, Failed, ModelCall, Receipt, Served, Serving};
-pub use health::HealthStore;
+pub use health::{HealthStore, MAX_ROUTES};
 pub use http::{ERROR_BODY_BYTES, HttpTransport, RouteError};
+pub use learned::{Learned, LearnedStore};
+pub use route_policy_contract::learning::{LEARNED_TTL_MS, MAX_LEARNED};
 pub use transport::{Answer, Api, Deadlines, Outgoing, Sent, Transport};

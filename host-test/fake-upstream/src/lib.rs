@@ -31,7 +31,8 @@
 //! sign-in of a Plus account answers the 400 "The 'X' model is not supported when using Codex
 //! with a ChatGPT account.", and so does any model named by [`FakeUpstream::reject_for_account`];
 //! a Codex request that chooses the `image_generation` tool without offering it answers the 400
-//! "Tool choice 'image_generation' not found in 'tools' parameter."
+//! "Tool choice 'image_generation' not found in 'tools' parameter."; a top-level field neither
+//! API knows answers OpenAI's 400 "Unrecognized request argument supplied: NAME", echoing it.
 //!
 //! Every wait scales by [`FakeUpstream::start`]'s `scale`, so a 20 s stall takes a fraction of
 //! a second in a test.
@@ -56,6 +57,55 @@ twenty-seven twenty-eight twenty-nine thirty thirty-one thirty-two thirty-three 
 thirty-seven thirty-eight thirty-nine forty forty-one forty-two forty-three forty-four forty-five forty-six \
 forty-seven forty-eight forty-nine fifty fifty-one fifty-two fifty-three fifty-four fifty-five fifty-six \
 fifty-seven fifty-eight fifty-nine sixty";
+
+/// The top-level request fields OpenAI's Chat Completions and Responses APIs know. Any other is
+/// refused with a 400 that names it, as OpenAI does ("Unrecognized request argument supplied:
+/// NAME"): a gateway's own field left in, or a client's words echoed back.
+const KNOWN_FIELDS: &[&str] = &[
+    "model",
+    "messages",
+    "input",
+    "instructions",
+    "stream",
+    "stream_options",
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "max_tokens",
+    "max_completion_tokens",
+    "max_output_tokens",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "text",
+    "reasoning",
+    "reasoning_effort",
+    "store",
+    "metadata",
+    "user",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+    "previous_response_id",
+    "include",
+    "truncation",
+    "service_tier",
+    "prediction",
+    "modalities",
+    "audio",
+    "prompt_cache_key",
+    "safety_identifier",
+    "background",
+    "conversation",
+    "prompt",
+    "verbosity",
+    "web_search_options",
+];
 
 /// The longest the fake holds a request open (a silent or stalled one), before scaling.
 const FOREVER: Duration = Duration::from_secs(600);
@@ -234,7 +284,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         .is_some_and(|tools| tools.iter().any(|t| t.get("type").and_then(Value::as_str) == Some("image_generation")));
     let asked = Asked {
         missing_image_tool: chose_image_tool && !offers_image_tool,
-        unrecognized: ["fallbacks", "route_policy"].iter().find(|f| json.get(**f).is_some()).map(|f| (*f).to_owned()),
+        unrecognized: json.as_object().and_then(|o| o.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str()))).cloned(),
         responses: path.ends_with("/responses"),
         path,
         model,

@@ -24,4 +24,5 @@ pub use budget::MAX_JSON_VALUES;
 pub use config::{Config, ConfigError, CredentialEntry, ModelEntry, PolicySource, RouteEntry, ServerLimits};
 pub use doors::is_loopback;
 pub use metrics::Metrics;
-pub use server::{Gateway, GatewayError, MAX_LEARNED, MAX_REQUEST_BYTES, MAX_REQUEST_FALLBACKS};
+pub use route_policy_executor::MAX_LEARNED;
+pub use server::{Gateway, GatewayError, MAX_REQUEST_BYTES, MAX_REQUEST_FALLBACKS};

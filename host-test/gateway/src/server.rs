@@ -25,7 +25,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use route_policy_executor::{
     CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
 };
-use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome, Rejection};
+use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome};
 use route_policy_host::{
     DecisionLog, Engine, LoadError, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
 };
@@ -73,9 +73,6 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     /// What the requests in flight may cost in memory.
     budget: Budget,
-    /// Rejections the policy learned (a model an account may not use), passed to every later
-    /// call's chain so that filter-fallbacks drops the model before it is tried again.
-    learned: std::sync::Mutex<Vec<Rejection>>,
     /// The registry the policy comes from, when it does.
     registry: Option<Arc<RegistrySource>>,
     _watcher: Option<Watch>,
@@ -113,9 +110,6 @@ fn report(metrics: &Metrics, event: &Event) {
         Event::Unreachable(_) | Event::Unchanged | Event::StillRefused(_) => {}
     }
 }
-
-/// The most learned rejections kept (the oldest go first); the contract accepts 256.
-pub const MAX_LEARNED: usize = 128;
 
 impl Gateway {
     /// Starts a gateway's state from its configuration: reads the secrets, loads and checks the
@@ -234,7 +228,6 @@ impl Gateway {
             executor: Arc::new(executor),
             metrics,
             budget,
-            learned: std::sync::Mutex::new(Vec::new()),
             _watcher: None,
         })
     }
@@ -253,6 +246,29 @@ impl Gateway {
                 })
             }
         }
+    }
+
+    /// What `GET /healthz` answers: 200 while calls can be served, 503 with the problem when
+    /// the state every call carries (route health, learned rejections) no longer fits what the
+    /// policy accepts as input.
+    fn health(&self) -> Response<Body> {
+        let policy = self.policy();
+        let routes = self.executor.health().snapshot();
+        let learned = self.executor.learned().snapshot().len();
+        let state_bytes = serde_json::to_vec(&routes).map_or(0, |v| v.len());
+        let limit = policy.engine().limits().input;
+        let mut answer = json!({
+            "status": "ok", "policy": policy.id().tag(), "routes": routes.len(), "learned": learned,
+            "state-bytes": state_bytes,
+        });
+        if state_bytes > limit / 2 {
+            answer["status"] = json!("degraded");
+            answer["problem"] = json!(format!(
+                "the route health every call carries holds {state_bytes} bytes, more than half the policy's input limit of {limit}"
+            ));
+            return json_response(StatusCode::SERVICE_UNAVAILABLE, &answer);
+        }
+        json_response(StatusCode::OK, &answer)
     }
 
     /// The serving policy.
@@ -365,9 +381,7 @@ impl Gateway {
         let path = request.uri().path().to_owned();
         match (request.method(), path.as_str()) {
             (&Method::GET, "/status") => json_response(StatusCode::OK, &self.status()),
-            (&Method::GET, "/healthz") => {
-                json_response(StatusCode::OK, &json!({"status": "ok", "policy": self.policy().id().tag()}))
-            }
+            (&Method::GET, "/healthz") => self.health(),
             (&Method::GET, "/metrics") => {
                 self.refresh_circuits();
                 let mut response = Response::new(full(self.metrics.encode()));
@@ -581,7 +595,8 @@ impl Gateway {
             fallbacks: asked_fallbacks.unwrap_or(configured),
             explicit_override: None,
             credentials: self.config.described(),
-            rejections: self.learned.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            // The executor adds what earlier calls learned for these credentials.
+            rejections: Vec::new(),
             max_candidates: None,
             providers: self.config.providers.clone(),
             env_base_url: None,
@@ -705,18 +720,9 @@ impl Gateway {
         response
     }
 
-    /// Counts what a call did, and keeps what the policy learned.
+    /// Counts what a call did.
     fn account(&self, result: &CallResult) {
         let receipt: &Receipt = &result.receipt;
-        if !receipt.learned.is_empty() {
-            let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
-            for rejection in &receipt.learned {
-                learned.retain(|r| !(r.plan == rejection.plan && r.model.eq_ignore_ascii_case(&rejection.model)));
-                learned.push(rejection.clone());
-            }
-            let excess = learned.len().saturating_sub(MAX_LEARNED);
-            learned.drain(..excess);
-        }
         for attempt in &receipt.attempts {
             self.metrics.attempt(outcome_word(&attempt.outcome));
         }

@@ -555,3 +555,81 @@ fn every_call_leaves_a_receipt_without_its_secret() {
     assert_eq!(receipt["attempts"][0]["credential"], "fake-key");
     assert_eq!(receipt["policy"], POLICY.id().revision.as_str());
 }
+
+/// The hostile fixture, as an executor over the bench's fake (no canary: it would fail it).
+fn hostile_executor(b: &Bench, scale: f64) -> Executor<HttpTransport> {
+    use route_policy_host::Policy;
+    let hostile = Policy::from_bytes(&crate::common::ENGINE, &crate::common::FIXTURES.hostile, "hostile.wasm".into());
+    let secrets = StaticCredentials::new().with("fake-key", Secret::new(KEY));
+    let _ = b;
+    Executor::new(Arc::new(hostile.unwrap()), HttpTransport::new(), Arc::new(secrets)).with_clock(Clock::scaled(scale))
+}
+
+fn guard_refusal(result: &CallResult) -> &str {
+    match &result.result {
+        Err(Failed::Host { code, message }) if code == "guard-refused" => message,
+        other => panic!("not refused by the guard: {other:?}"),
+    }
+}
+
+/// A policy that returns a megabyte of route health at every step cannot make every later
+/// call too heavy to send: only the plan's routes are stored, and the store is bounded.
+#[test]
+fn a_hostile_policy_cannot_fill_the_route_health_every_call_carries() {
+    runtime().block_on(async {
+        let b = bench().await;
+        let executor = hostile_executor(&b, SCALE);
+        for _ in 0..8 {
+            let result =
+                executor.run(&ModelCall { chain: b.chain("fake/flood", &[]), body: json!({"input": "hi"}) }).await;
+            assert_eq!(served_by(&result), "fake/flood");
+        }
+        assert!(executor.health().len() <= 1, "{} routes stored", executor.health().len());
+        assert_eq!(b.requests("flood").len(), 8);
+    });
+}
+
+/// The provider refused the request (400): the same request is not sent again, however long
+/// the policy waits.
+#[test]
+fn a_hostile_policy_cannot_resend_a_refused_request() {
+    runtime().block_on(async {
+        let b = bench().await;
+        let executor = hostile_executor(&b, SCALE);
+        let result =
+            executor.run(&ModelCall { chain: b.chain("fake/context/resend", &[]), body: json!({"input": "hi"}) }).await;
+        assert!(guard_refusal(&result).contains("HTTP 400"), "{:?}", result.result);
+        assert_eq!(b.requests("context/resend").len(), 1);
+    });
+}
+
+/// Two routes alternated with no wait: each route still waits between its own attempts. (In
+/// real time: scaled, a loopback attempt of a millisecond would count as a long wait.)
+#[test]
+fn alternating_routes_do_not_dodge_the_wait_between_attempts() {
+    runtime().block_on(async {
+        let b = bench().await;
+        let executor = hostile_executor(&b, 1.0);
+        let chain = b.chain("fake/unavailable/alternate-a", &["fake/unavailable/alternate-b"]);
+        let result = executor.run(&ModelCall { chain, body: json!({"input": "hi"}) }).await;
+        assert!(guard_refusal(&result).contains("after its last attempt"), "{:?}", result.result);
+        let sent: Vec<String> = b.fake.log().into_iter().map(|l| l.model).collect();
+        assert_eq!(sent, vec!["unavailable/alternate-a", "unavailable/alternate-b"]);
+    });
+}
+
+/// Five-minute waits and fifteen-minute timeouts: the call still ends by the host's cap on a
+/// whole call (at a five-hundredth of real time here).
+#[test]
+fn a_slow_hostile_call_ends_by_the_hosts_cap() {
+    runtime().block_on(async {
+        let b = bench().await;
+        let executor = hostile_executor(&b, 0.002);
+        let result = executor
+            .run(&ModelCall { chain: b.chain("fake/unavailable/slow", &[]), body: json!({"input": "hi"}) })
+            .await;
+        assert!(guard_refusal(&result).contains("ends a call at 900 s"), "{:?}", result.result);
+        assert_eq!(b.requests("unavailable/slow").len(), 2, "two five-minute waits fit in fifteen minutes, not three");
+        assert!(result.receipt.rules.iter().any(|r| r == "host.floor.call-time"), "{:?}", result.receipt.rules);
+    });
+}
