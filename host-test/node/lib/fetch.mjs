@@ -92,16 +92,16 @@ export function createFetch(policy, { chain, secrets, scale = 1, fetch: baseFetc
   const secretOf = secretLookup(secrets);
   const clock = new Clock(scale);
   // What the host keeps between calls: the route health the policy decides, and the
-  // rejections it learned, passed back in every later chain.
+  // rejections it learned (past the host's floor), passed back in every later chain.
   const health = new Map();
-  const learned = [];
+  const learned = new LearnedStore();
   const executor = { policy, clock, health, learned, baseFetch, secretOf, onReceipt };
 
   return async function routePolicyFetch(input, init) {
     // As fetch reads its arguments (a URL, a string or a Request, and the init), and throws
     // the same TypeError for ones it could not send.
     const request = new Request(input, init);
-    const asked = await readCall(request, chain, learned);
+    const asked = await readCall(request, chain, learned, clock.nowMs());
     if (asked.refused) return asked.refused;
     const { result, receipt } = await run(executor, asked.call, request.signal);
     deliver(onReceipt, receipt, secretOf.known);
@@ -132,7 +132,7 @@ function secretLookup(secrets) {
  * The model call a request asks for, or the answer that says what is wrong with it: a body
  * that is not a JSON object, a path this fetch does not serve, a malformed field.
  */
-async function readCall(request, configured, learned) {
+async function readCall(request, configured, learned, nowMs) {
   const url = new URL(request.url);
   const api = apiOf(url.pathname);
   if (api === 'other') {
@@ -168,8 +168,8 @@ async function readCall(request, configured, learned) {
     ...configured,
     primary,
     fallbacks,
-    rejections: [...(configured.rejections ?? []), ...learned],
   };
+  chain.rejections = [...(configured.rejections ?? []), ...learned.forCredentials(chain.credentials ?? [], nowMs)];
   return { call: { chain, body, api, streaming: body.stream === true } };
 }
 
@@ -210,6 +210,7 @@ async function run({ policy, clock, health, learned, baseFetch, secretOf }, call
   const host = (code, message) => end({ host: { code, message } });
   const attempts = [];
   let answer = null;
+  let lastSent = '';
   for (;;) {
     if (signal.aborted) return end({ abandoned: true });
     const state = {
@@ -218,7 +219,7 @@ async function run({ policy, clock, health, learned, baseFetch, secretOf }, call
       'started-ms': startedMs,
       'now-ms': clock.nowMs(),
       attempts,
-      health: [...health.values()],
+      health: healthFor(health, call.chain.credentials ?? []),
       'jitter-seed': jitterSeed,
     };
     const asked = performance.now();
@@ -233,8 +234,19 @@ async function run({ policy, clock, health, learned, baseFetch, secretOf }, call
     if (answered.err) return host(answered.err.code, answered.err.message);
     const next = answered.ok;
     storeHealth(health, next.health);
-    remember(learned, next.learned);
-    receipt.learned.push(...next.learned);
+    for (const rejection of next.learned) {
+      // The host's floor (the toolkit's, the Rust executor's): only the provider's own answer
+      // on the rule's route, about the model sent, not an echo of the request.
+      const attempt = attempts.at(-1);
+      const credential = (call.chain.credentials ?? []).find((c) => c['profile-id'] === attempt?.credential);
+      const verdict = attempt && credential ? policy.toolkit.learnable(rejection, attempt, credential, lastSent) : { err: 'no attempt taught it' };
+      if (verdict.err === undefined) {
+        learned.keep(rejection, credential['profile-id'], clock.nowMs());
+        receipt.learned.push(rejection);
+      } else {
+        receipt.rules.push('host.floor.unlearnable');
+      }
+    }
     receipt.rules.push(...next.rules);
     const { send, finish } = next.step;
     if (finish?.served) {
@@ -269,6 +281,7 @@ async function run({ policy, clock, health, learned, baseFetch, secretOf }, call
       api,
       deadlines: { firstByte: clock.real(t['first-byte-ms']), firstToken: clock.real(t['first-token-ms']), idle: clock.real(t['idle-ms']), total: clock.real(t['total-ms']) },
     };
+    lastSent = outgoing.body;
     if (!(await clock.sleep(send['delay-ms'], signal))) return end({ abandoned: true });
     const attemptStarted = clock.nowMs();
     const sent = await sendAttempt(baseFetch, outgoing, signal);
@@ -296,19 +309,50 @@ async function run({ policy, clock, health, learned, baseFetch, secretOf }, call
   }
 }
 
-/** Stores a step's health updates, each replacing its route's; a route back to health is forgotten. */
+/** The most routes whose health is kept (the Rust executor's `MAX_ROUTES`). */
+export const MAX_ROUTES = 256;
+/** The most learned rejections kept, and for how long (the contract's `MAX_LEARNED`, `LEARNED_TTL_MS`). */
+export const MAX_LEARNED = 128;
+export const LEARNED_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * Stores a step's health updates, each replacing its route's; a route back to health is
+ * forgotten, and past `MAX_ROUTES` the least recently updated goes. (The toolkit already kept
+ * only the routes of the step's plan.)
+ */
 function storeHealth(health, updates) {
   for (const update of updates) {
-    if (update.failures === 0 && update['open-until-ms'] === null && update.opened === 0) health.delete(update.route);
-    else health.set(update.route, update);
+    health.delete(update.route);
+    if (update.failures === 0 && update['open-until-ms'] === null && update.opened === 0) continue;
+    health.set(update.route, update);
+    if (health.size > MAX_ROUTES) health.delete(health.keys().next().value);
   }
 }
 
-/** Keeps the rejections a step taught, once each, for every later call's chain. */
-function remember(learned, taught) {
-  const key = (r) => `${r.model}\n${r.plan}\n${r.reason}`;
-  const known = new Set(learned.map(key));
-  for (const rejection of taught) if (!known.has(key(rejection))) learned.push(rejection);
+/** The health a call with these credentials is passed: its own routes'. */
+function healthFor(health, credentials) {
+  const ids = new Set(credentials.map((c) => c['profile-id']));
+  return [...health.values()].filter((h) => ids.has(h.route.slice(h.route.lastIndexOf('@') + 1)));
+}
+
+/** Rejections kept past the host's floor: per credential, for an hour, at most `MAX_LEARNED`. */
+class LearnedStore {
+  #kept = [];
+
+  /** The rejections that apply to a chain with these credentials, now (each with its plan). */
+  forCredentials(credentials, nowMs) {
+    return this.#kept
+      .filter((k) => k.expiresMs > nowMs && credentials.some((c) => c['profile-id'] === k.credential && c.plan === k.rejection.plan))
+      .map((k) => k.rejection);
+  }
+
+  /** Keeps one, replacing an earlier one for the same model, plan and credential. */
+  keep(rejection, credential, nowMs) {
+    const same = (k) => k.credential === credential && k.rejection.plan === rejection.plan && k.rejection.model.toLowerCase() === rejection.model.toLowerCase();
+    this.#kept = this.#kept.filter((k) => k.expiresMs > nowMs && !same(k));
+    this.#kept.push({ rejection, credential, expiresMs: nowMs + LEARNED_TTL_MS });
+    if (this.#kept.length > MAX_LEARNED) this.#kept.splice(0, this.#kept.length - MAX_LEARNED);
+  }
 }
 
 /**

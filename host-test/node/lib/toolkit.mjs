@@ -172,6 +172,17 @@ export class Toolkit {
   }
 
   /**
+   * Whether a host may keep the rejection `rejection` that `attempt` (the call's newest, sent
+   * with `credential`, a description, and the body `sent`) taught: the host's floor, as the
+   * Rust executor applies it. Values are the contract's JSON.
+   * @returns {{ok: undefined} | {err: string}}
+   */
+  learnable(rejection, attempt, credential, sent) {
+    const bytes = typeof sent === 'string' ? new TextEncoder().encode(sent) : sent;
+    return this.#call('learnable', [JSON.stringify({ rejection, attempt, credential }), bytes], true);
+  }
+
+  /**
    * The host's settings as the toolkit takes them. An allowed host the guard cannot use is
    * refused here, at load, as the wasmtime host refuses it when its engine is built.
    * @param {{allowHosts?: [string, string][], maxInputBytes: number}} options

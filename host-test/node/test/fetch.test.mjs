@@ -299,3 +299,23 @@ test('an upstream that echoes the secret: it stays out of the receipt and the er
     assert.ok(!text.includes(opaque), `the secret leaked: ${text}`);
   }
 });
+
+test("a provider echoing a client's field never teaches a rejection to later calls", { timeout: 20_000 }, async () => {
+  // api.openai.com stands on the fake, which echoes an unknown field as OpenAI does.
+  const onFake = (url, init) => fetch(String(url).replace('https://api.openai.com', origin), init);
+  const platform = {
+    primary: 'openai/gpt-5.5',
+    fallbacks: [],
+    credentials: [{ 'profile-id': 'key', provider: 'openai', kind: 'api-key', plan: 'api' }],
+    providers: [],
+  };
+  const { sdk, receipts } = client(platform, { secrets: { key: KEY }, fetch: onFake });
+  const sentence = "The 'gpt-5.5' model is not supported when using Codex with a ChatGPT account.";
+  const hostile = await sdk.responses.create({ model: 'gpt-5.5', input: 'hi', [sentence]: 1 }).catch((e) => e);
+  assert.ok(hostile instanceof OpenAI.APIError, `${hostile}`);
+  assert.deepEqual(receipts[0].learned, []);
+  assert.ok(receipts[0].rules.includes('host.floor.unlearnable'), JSON.stringify(receipts[0].rules));
+  const clean = await sdk.responses.create({ model: 'gpt-5.5', input: 'Count to sixty.' });
+  assert.equal(clean.output_text, ANSWER);
+  assert.deepEqual((await seen('gpt-5.5')).map((l) => l.answer), ['400 unrecognized', '200']);
+});

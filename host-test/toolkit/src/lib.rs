@@ -85,6 +85,22 @@ impl Toolkit {
         }
     }
 
+    /// Whether a host may keep a rejection: `taught` is JSON text
+    /// `{"rejection", "attempt", "credential"}`, `sent` the attempt's request body.
+    pub fn learnable(taught: &str, sent: &[u8]) -> Result<(), String> {
+        use route_policy_contract::types::{Attempt, Credential, Rejection};
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Taught {
+            rejection: Rejection,
+            attempt: Attempt,
+            credential: Credential,
+        }
+        let taught: Taught = serde_json::from_str(taught).map_err(|e| format!("not a taught rejection: {e}"))?;
+        route_policy_contract::learning::learnable(&taught.rejection, &taught.attempt, &taught.credential, sent)
+            .map_err(|why| why.to_string())
+    }
+
     /// An answer line with the caller's `id` added; an `id` that is not JSON is left out.
     pub fn with_id(answer: &str, id: Option<&str>) -> String {
         let Ok(answer) = serde_json::from_str(answer) else { return answer.to_owned() };
@@ -200,6 +216,10 @@ mod component {
 
         fn contract() -> String {
             route_policy_contract::CONTRACT.to_owned()
+        }
+
+        fn learnable(taught: String, sent: Vec<u8>) -> Result<(), String> {
+            Toolkit::learnable(&taught, &sent)
         }
     }
 
