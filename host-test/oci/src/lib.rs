@@ -12,18 +12,25 @@
 //!   [`Status`] that says what serves and what was refused.
 //!
 //! Modules mirror the jobs: `reference` (what an operator writes), `artifact`, `signature`,
-//! `registry`, `store` (the last good on disk), `source`, `local` (a registry process on
-//! this machine, for tests and trials), and `error`.
+//! `registry`, `wire` (the HTTP side: every read bounded, redirects and credentials held to
+//! the registry's own host), `store` (the last good on disk), `source`, `local` (a registry
+//! process on this machine, for tests and trials), and `error`; and for tests, `fake` (a
+//! registry that misbehaves on purpose) and `hostile` (what it cannot make a host do).
 #![deny(missing_docs)]
 
 mod artifact;
 mod error;
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod hostile;
 mod local;
 mod reference;
 mod registry;
 mod signature;
 mod source;
 mod store;
+mod wire;
 
 pub use artifact::{
     Artifact, CONFIG_MEDIA_TYPE, CONTRACT, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, REVISION, RULES_DIGEST, digest_of,
@@ -31,7 +38,7 @@ pub use artifact::{
 pub use error::{Error, Reason, Refusal};
 pub use local::{LocalRegistry, REGISTRY_BIN_ENV};
 pub use reference::OciRef;
-pub use registry::{Pulled, Registry, TagState};
+pub use registry::{Credentials, Pulled, Registry, TagState};
 pub use signature::{ARTIFACT_TYPE as SIGNATURE_ARTIFACT_TYPE, Payload as SignaturePayload};
 pub use source::{
     Active, DEFAULT_POLL_INTERVAL, Event, Origin, Poll, RefusalRecord, RegistrySource, Status, Watching,

@@ -30,7 +30,10 @@ impl OciRef {
         if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
             return Err(bad("name the registry host (with a dot or a port); there is no default registry"));
         }
-        if registry.is_empty() || registry.chars().any(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(c))) {
+        let url = reqwest::Url::parse(&format!("https://{registry}/"));
+        if registry.chars().any(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+            || !url.is_ok_and(|url| url.host_str().is_some())
+        {
             return Err(bad("the registry is not a host[:port]"));
         }
         let (path, digest) = match path.split_once('@') {
@@ -100,25 +103,6 @@ impl OciRef {
     pub fn scheme(&self) -> &'static str {
         if self.is_loopback() { "http" } else { "https" }
     }
-
-    /// The reference in oci-client's terms.
-    pub(crate) fn to_client(&self) -> oci_client::Reference {
-        match (&self.tag, &self.digest) {
-            (Some(tag), Some(digest)) => oci_client::Reference::with_tag_and_digest(
-                self.registry.clone(),
-                self.repository.clone(),
-                tag.clone(),
-                digest.clone(),
-            ),
-            (_, Some(digest)) => {
-                oci_client::Reference::with_digest(self.registry.clone(), self.repository.clone(), digest.clone())
-            }
-            (Some(tag), None) => {
-                oci_client::Reference::with_tag(self.registry.clone(), self.repository.clone(), tag.clone())
-            }
-            (None, None) => unreachable!("parse requires a tag or a digest"),
-        }
-    }
 }
 
 impl fmt::Display for OciRef {
@@ -168,6 +152,8 @@ mod tests {
             ("oci://r.io/route@sha256:ABC", "64 lowercase"),
             ("oci://r.io/route:-x", "a tag"),
             ("oci://r.io//route:v1", "lowercase"),
+            ("oci://r.io:port/route:v1", "host[:port]"),
+            ("oci://[::1/route:v1", "host[:port]"),
         ] {
             let error = OciRef::parse(text).unwrap_err().to_string();
             assert!(error.contains(words), "{text}: {error}");

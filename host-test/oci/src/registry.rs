@@ -1,46 +1,59 @@
 //! The registry's side: push and sign artifacts, watch a tag cheaply, and pull an artifact by
 //! digest with every check.
 //!
-//! oci-client does the protocol: uploads, token auth, the referrers API with its tag-schema
-//! fallback, and the digest checks of manifests (against the digest asked for) and blobs
-//! (against the manifest's descriptors). It has no conditional request, so watching a tag is
-//! one plain `GET` with `If-None-Match`, answered `304 Not Modified` while the tag stays put.
+//! The protocol is the distribution API's, spoken by `wire` with every read bounded and
+//! redirects and token realms held to the registry's own host: monolithic uploads, the
+//! referrers API with its tag-schema fallback, and a tag watched by one `GET` with
+//! `If-None-Match`, answered `304 Not Modified` while the tag stays put. Digests are checked
+//! here: a manifest against the digest asked for, a blob against its descriptor.
 //!
 //! Credentials, when a registry needs them, come from `ROUTE_POLICY_REGISTRY_USERNAME` and
-//! `ROUTE_POLICY_REGISTRY_PASSWORD`; without them the registry is used anonymously.
+//! `ROUTE_POLICY_REGISTRY_PASSWORD` (or [`Registry::with_credentials`]); without them the
+//! registry is used anonymously.
 
 use crate::artifact::{self, Artifact, MANIFEST_MEDIA_TYPE, Shape};
 use crate::error::{Error, Reason, Refusal};
 use crate::reference::OciRef;
 use crate::signature::{self, SignatureArtifact};
+use crate::wire::{self, Access, Ask, Failure, MAX_MANIFEST_BYTES, Wire};
 use ed25519_dalek::SigningKey;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
-use oci_client::manifest::{ImageIndexEntry, OciDescriptor};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, RegistryOperation};
+use oci_client::manifest::{ImageIndexEntry, OciDescriptor, OciImageIndex};
+use reqwest::{Method, Response, StatusCode, Url};
 use route_policy_host::Trust;
-use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
-/// The largest manifest a watch reads.
-const MAX_MANIFEST_BYTES: usize = 4 << 20;
-
-/// Defaults of every registry connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Defaults of every registry read.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// An image index's media type: the referrers index, under the referrers tag.
+const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 /// A registry, reached over https (plain http for a loopback one).
 pub struct Registry {
     name: String,
-    client: Client,
-    auth: RegistryAuth,
-    http: reqwest::Client,
-    /// The bearer token of the last `401`, reused by later polls.
-    bearer: Mutex<Option<String>>,
+    wire: Wire,
+}
+
+/// A registry account: what `ROUTE_POLICY_REGISTRY_USERNAME` and
+/// `ROUTE_POLICY_REGISTRY_PASSWORD` hold.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The user name.
+    pub username: String,
+    /// The password (or an access token used as one).
+    pub password: String,
+}
+
+impl Credentials {
+    /// The credentials of the environment, when both variables are set.
+    pub fn from_env() -> Option<Credentials> {
+        match (std::env::var("ROUTE_POLICY_REGISTRY_USERNAME"), std::env::var("ROUTE_POLICY_REGISTRY_PASSWORD")) {
+            (Ok(username), Ok(password)) => Some(Credentials { username, password }),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials {{ username: {:?}, password: … }}", self.username)
+    }
 }
 
 /// What a tag names now.
@@ -131,49 +144,22 @@ impl Pulled {
 }
 
 impl Registry {
-    /// A client for `reference`'s registry.
+    /// A client for `reference`'s registry, with the credentials of the environment
+    /// (`ROUTE_POLICY_REGISTRY_USERNAME`, `ROUTE_POLICY_REGISTRY_PASSWORD`), if both are set.
     pub fn new(reference: &OciRef) -> Registry {
-        // reqwest 0.13 (oci-client's) uses the process's rustls provider: ring, as the executor.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let protocol = if reference.is_loopback() {
-            ClientProtocol::HttpsExcept(vec![reference.registry.clone()])
-        } else {
-            ClientProtocol::Https
-        };
-        let client = Client::new(ClientConfig {
-            protocol,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: concat!("route-policy/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        });
-        let auth =
-            match (std::env::var("ROUTE_POLICY_REGISTRY_USERNAME"), std::env::var("ROUTE_POLICY_REGISTRY_PASSWORD")) {
-                (Ok(user), Ok(password)) => RegistryAuth::Basic(user, password),
-                _ => RegistryAuth::Anonymous,
-            };
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(READ_TIMEOUT)
-            .https_only(!reference.is_loopback())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a plain client builds");
-        Registry { name: reference.registry.clone(), client, auth, http, bearer: Mutex::new(None) }
+        Registry::with_credentials(reference, Credentials::from_env())
+    }
+
+    /// A client for `reference`'s registry with these credentials (`None`: anonymous).
+    pub fn with_credentials(reference: &OciRef, credentials: Option<Credentials>) -> Registry {
+        Registry { name: reference.registry.clone(), wire: Wire::new(reference, credentials) }
     }
 
     /// Pushes `artifact` under `target`'s tag and returns its digest.
     pub async fn push(&self, target: &OciRef, artifact: &Artifact) -> Result<String, Error> {
-        let image = target.to_client();
-        self.client.store_auth_if_needed(&target.registry, &self.auth).await;
-        self.client.auth(&image, &self.auth, RegistryOperation::Push).await.map_err(|e| self.fail(e))?;
-        for (bytes, digest) in [
-            (&artifact.config, artifact::digest_of(&artifact.config)),
-            (&artifact.wasm, artifact::digest_of(&artifact.wasm)),
-        ] {
-            self.client.push_blob(&image, bytes.clone(), &digest).await.map_err(|e| self.fail(e))?;
-        }
-        self.push_manifest(&image, artifact.manifest.clone()).await?;
+        self.push_blobs(target, &[&artifact.config, &artifact.wasm]).await?;
+        let tag = target.tag.as_deref().unwrap_or(&artifact.digest);
+        self.put_manifest(target, tag, &artifact.manifest, MANIFEST_MEDIA_TYPE).await?;
         Ok(artifact.digest.clone())
     }
 
@@ -184,24 +170,14 @@ impl Registry {
             reference: subject.to_string(),
             reason: "sign a digest (@sha256:…), not a tag that may move".to_owned(),
         })?;
-        let image = subject.to_client();
-        self.client.store_auth_if_needed(&subject.registry, &self.auth).await;
-        self.client.auth(&image, &self.auth, RegistryOperation::Push).await.map_err(|e| self.fail(e))?;
-        let (manifest, _) = self
-            .client
-            .pull_manifest_raw(&image, &self.auth, &[MANIFEST_MEDIA_TYPE])
-            .await
-            .map_err(|e| self.fail(e))?;
+        let manifest = self.manifest(subject, Access::Push).await?;
         artifact::check(&subject.to_string(), &manifest).map_err(Error::Refused)?;
         let signed = SignatureArtifact::new(digest, manifest.len(), &subject.repository, key);
-        let empty = artifact::digest_of(signature::EMPTY);
-        self.client.push_blob(&image, signature::EMPTY.to_vec(), &empty).await.map_err(|e| self.fail(e))?;
-        let payload = artifact::digest_of(&signed.payload);
-        self.client.push_blob(&image, signed.payload.clone(), &payload).await.map_err(|e| self.fail(e))?;
-        self.push_manifest(&subject.at(&signed.digest).to_client(), signed.manifest.clone()).await?;
+        self.push_blobs(subject, &[signature::EMPTY, &signed.payload]).await?;
+        self.put_manifest(subject, &signed.digest, &signed.manifest, MANIFEST_MEDIA_TYPE).await?;
         // A registry with the referrers API lists the signature by now. One without it needs
         // the tag schema: an index tagged `sha256-<hex>` listing every referrer.
-        let mut index = self.client.pull_referrers(&image, None).await.map_err(|e| self.fail(e))?;
+        let mut index = self.referrers(subject, None, Access::Push).await?;
         if !index.manifests.iter().any(|entry| entry.digest == signed.digest) {
             index.manifests.push(ImageIndexEntry {
                 media_type: MANIFEST_MEDIA_TYPE.to_owned(),
@@ -211,8 +187,8 @@ impl Registry {
                 annotations: None,
                 artifact_type: Some(signature::ARTIFACT_TYPE.to_owned()),
             });
-            let tag = subject.tagged(&digest.replace(':', "-"));
-            self.client.push_manifest_list(&tag.to_client(), &self.auth, index).await.map_err(|e| self.fail(e))?;
+            let bytes = serde_json::to_vec(&index).expect("an index serializes");
+            self.put_manifest(subject, &digest.replace(':', "-"), &bytes, INDEX_MEDIA_TYPE).await?;
         }
         Ok(signed.digest)
     }
@@ -225,11 +201,9 @@ impl Registry {
         let target = at.tagged(tag);
         OciRef::parse(&target.to_string())?;
         let digest = at.digest.as_deref().unwrap_or_default();
-        self.client.store_auth_if_needed(&at.registry, &self.auth).await;
-        self.client.auth(&target.to_client(), &self.auth, RegistryOperation::Push).await.map_err(|e| self.fail(e))?;
-        let manifest = self.manifest(&at.to_client(), &at.to_string()).await?;
+        let manifest = self.manifest(at, Access::Push).await?;
         artifact::check(&at.to_string(), &manifest)?;
-        let signatures = self.signatures(at, digest).await?;
+        let signatures = self.signatures(at, digest, Access::Push).await?;
         if !signatures.iter().flatten().any(|payload| signature::claims(payload, digest, &at.repository)) {
             return Err(Refusal {
                 reason: Reason::Unsigned,
@@ -241,130 +215,149 @@ impl Registry {
             }
             .into());
         }
-        self.push_manifest(&target.to_client(), manifest).await?;
+        self.put_manifest(at, tag, &manifest, MANIFEST_MEDIA_TYPE).await?;
         Ok(target)
     }
 
     /// What `tag` names now: `304` while it still names what `etag` stood for.
     pub async fn tag(&self, tag: &OciRef, etag: Option<&str>) -> Result<TagState, Error> {
-        let url = format!(
-            "{}://{}/v2/{}/manifests/{}",
-            tag.scheme(),
-            tag.registry,
-            tag.repository,
-            tag.tag.as_deref().unwrap_or_default()
-        );
-        for attempt in 0..2 {
-            let mut request = self.http.get(&url).header(
-                reqwest::header::ACCEPT,
-                format!("{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json"),
-            );
-            if let Some(etag) = etag {
-                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-            }
-            let bearer = self.bearer.lock().expect("not poisoned").clone();
-            request = match (&bearer, &self.auth) {
-                (Some(token), _) => request.bearer_auth(token),
-                (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
-                _ => request,
-            };
-            let mut response = request.send().await.map_err(|e| self.unreachable(e))?;
-            match response.status() {
-                reqwest::StatusCode::NOT_MODIFIED if etag.is_some() => return Ok(TagState::NotModified),
-                reqwest::StatusCode::UNAUTHORIZED if attempt == 0 => {
-                    let token = self
-                        .client
-                        .auth(&tag.to_client(), &self.auth, RegistryOperation::Pull)
-                        .await
-                        .map_err(|e| self.fail(e))?;
-                    *self.bearer.lock().expect("not poisoned") = token;
-                    continue;
-                }
-                reqwest::StatusCode::OK => {}
-                status => {
-                    return Err(Error::Registry {
-                        registry: self.name.clone(),
-                        message: format!("{tag}: the registry answered {status}"),
-                    });
-                }
-            }
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let (said, etag) = (header("docker-content-digest"), header("etag"));
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
-                if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
-                    return Err(Refusal {
-                        reason: Reason::Artifact,
-                        artifact: tag.to_string(),
-                        message: format!("its manifest is larger than {MAX_MANIFEST_BYTES} bytes"),
-                    }
-                    .into());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let digest = artifact::digest_of(&body);
-            if let Some(said) = said
-                && said != digest
-            {
-                return Err(Refusal {
-                    reason: Reason::ManifestDigest,
-                    artifact: tag.to_string(),
-                    message: format!("the registry says {said}, but the manifest's bytes hash to {digest}"),
-                }
-                .into());
-            }
-            return Ok(TagState::Names { etag: etag.unwrap_or_else(|| format!("\"{digest}\"")), digest });
+        let name = tag.tag.as_deref().unwrap_or_default();
+        let url = self.url(&format!("/v2/{}/manifests/{name}", tag.repository))?;
+        let accept = format!("{MANIFEST_MEDIA_TYPE}, application/vnd.docker.distribution.manifest.v2+json");
+        let ask = Ask { accept: Some(&accept), if_none_match: etag, ..Ask::default() };
+        let response = self.get(url, Access::Pull, tag, &ask).await?;
+        if response.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok(TagState::NotModified);
         }
-        Err(Error::Registry { registry: self.name.clone(), message: format!("{tag}: unauthorized") })
+        let response = self.ok(response, &tag.to_string()).await?;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (said, etag) = (header("docker-content-digest"), header("etag"));
+        let body = self.manifest_body(tag, response).await?;
+        let digest = artifact::digest_of(&body);
+        if let Some(said) = said
+            && said != digest
+        {
+            return Err(Refusal {
+                reason: Reason::ManifestDigest,
+                artifact: tag.to_string(),
+                message: format!("the registry says {}, but the manifest's bytes hash to {digest}", printable(&said)),
+            }
+            .into());
+        }
+        Ok(TagState::Names { etag: etag.unwrap_or_else(|| format!("\"{digest}\"")), digest })
     }
 
     /// Pulls the artifact at `at` (a digest) and checks it: the manifest's digest, its shape,
     /// a trusted key's signature (before the component is fetched), the component's digest.
     pub async fn pull(&self, at: &OciRef, trust: &Trust) -> Result<(Pulled, Shape), Error> {
         let digest = at.digest.clone().expect("pull takes a digest");
-        let name = at.to_string();
-        let image = at.to_client();
-        let manifest = self.manifest(&image, &name).await?;
-        let signatures = self.signatures(at, &digest).await?;
+        let manifest = self.fetch_manifest(at, Access::Pull).await?;
+        let signatures = self.signatures(at, &digest, Access::Pull).await?;
         // Checked before the component is fetched: an unsigned artifact costs no download.
         let (shape, signature) = Pulled::check_manifest(at, &manifest, &signatures, trust)?;
-        let wasm = self.blob(&image, &shape.layer, &name).await?;
+        let wasm = self.blob(at, &shape.layer, Access::Pull).await?;
         Ok(Pulled::with_component(at, manifest, shape, signature, wasm)?)
     }
 
-    /// The manifest at a digest reference, checked against it.
-    async fn manifest(&self, image: &oci_client::Reference, name: &str) -> Result<Vec<u8>, Error> {
-        match self.client.pull_manifest_raw(image, &self.auth, &[MANIFEST_MEDIA_TYPE]).await {
-            Ok((bytes, _)) => Ok(bytes.to_vec()),
-            Err(OciDistributionError::DigestError(e)) => Err(Refusal {
-                reason: Reason::ManifestDigest,
-                artifact: name.to_owned(),
-                message: format!("the registry served a manifest that is not this digest ({e})"),
+    /// The manifest `at` names (by digest or tag), at most [`MAX_MANIFEST_BYTES`], unchecked.
+    async fn fetch_manifest(&self, at: &OciRef, access: Access) -> Result<Vec<u8>, Error> {
+        let reference = at.digest.as_deref().or(at.tag.as_deref()).unwrap_or_default();
+        let url = self.url(&format!("/v2/{}/manifests/{reference}", at.repository))?;
+        let ask = Ask { accept: Some(MANIFEST_MEDIA_TYPE), ..Ask::default() };
+        let response = self.get(url, access, at, &ask).await?;
+        let response = self.ok(response, &at.to_string()).await?;
+        self.manifest_body(at, response).await
+    }
+
+    /// A manifest's body: a manifest larger than [`MAX_MANIFEST_BYTES`] is no policy's, and is
+    /// refused as soon as it says so or passes the limit.
+    async fn manifest_body(&self, at: &OciRef, response: Response) -> Result<Vec<u8>, Error> {
+        match wire::read(response, MAX_MANIFEST_BYTES, "its manifest").await {
+            Ok(body) => Ok(body),
+            Err(Failure::TooLarge(message)) => {
+                Err(Refusal { reason: Reason::Artifact, artifact: at.to_string(), message }.into())
             }
-            .into()),
-            Err(e) => Err(self.fail(e)),
+            Err(failure) => Err(self.fail(failure)),
         }
+    }
+
+    /// The manifest at a digest reference, checked against it.
+    async fn manifest(&self, at: &OciRef, access: Access) -> Result<Vec<u8>, Error> {
+        let manifest = self.fetch_manifest(at, access).await?;
+        let digest = at.digest.as_deref().unwrap_or_default();
+        if !artifact::matches(&manifest, digest) {
+            return Err(Refusal {
+                reason: Reason::ManifestDigest,
+                artifact: at.to_string(),
+                message: format!("the registry served a manifest that hashes to {}", artifact::digest_of(&manifest)),
+            }
+            .into());
+        }
+        Ok(manifest)
+    }
+
+    /// The referrers index of the manifest `at` names (by digest): from the referrers API, or
+    /// (a `404` there) under the referrers tag, or empty (a `404` there too). At most
+    /// [`MAX_MANIFEST_BYTES`] of it are read.
+    async fn referrers(
+        &self,
+        at: &OciRef,
+        artifact_type: Option<&str>,
+        access: Access,
+    ) -> Result<OciImageIndex, Error> {
+        let digest = at.digest.as_deref().unwrap_or_default();
+        let ask = Ask { accept: Some(INDEX_MEDIA_TYPE), ..Ask::default() };
+        let mut url = self.url(&format!("/v2/{}/referrers/{digest}", at.repository))?;
+        if let Some(artifact_type) = artifact_type {
+            url.query_pairs_mut().append_pair("artifactType", artifact_type);
+        }
+        let mut response = self.get(url, access, at, &ask).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            let url = self.url(&format!("/v2/{}/manifests/{}", at.repository, digest.replace(':', "-")))?;
+            response = self.get(url, access, at, &ask).await?;
+            if response.status() == StatusCode::NOT_FOUND {
+                let manifests = Vec::new();
+                let media_type = Some(INDEX_MEDIA_TYPE.to_owned());
+                return Ok(OciImageIndex {
+                    schema_version: 2,
+                    media_type,
+                    manifests,
+                    artifact_type: None,
+                    annotations: None,
+                });
+            }
+        }
+        let what = format!("the referrers index of {at}");
+        let response = self.ok(response, &what).await?;
+        let body = wire::read(response, MAX_MANIFEST_BYTES, &what).await.map_err(|f| self.fail(f))?;
+        serde_json::from_slice(&body)
+            .map_err(|e| self.fail(Failure::Failed(format!("{what} is not an image index: {e}"))))
     }
 
     /// The signature payloads that refer to `digest` (at most [`signature::MAX_SIGNATURES`]),
     /// each read or with why it could not be.
-    async fn signatures(&self, at: &OciRef, digest: &str) -> Result<Vec<Result<Vec<u8>, String>>, Error> {
-        let index = self
-            .client
-            .pull_referrers(&at.to_client(), Some(signature::ARTIFACT_TYPE))
-            .await
-            .map_err(|e| self.fail(e))?;
+    async fn signatures(
+        &self,
+        at: &OciRef,
+        digest: &str,
+        access: Access,
+    ) -> Result<Vec<Result<Vec<u8>, String>>, Error> {
+        let index = self.referrers(at, Some(signature::ARTIFACT_TYPE), access).await?;
         let mut payloads = Vec::new();
         // Registries that ignore the filter list other referrers too (SBOMs, other signers).
         let ours =
             index.manifests.iter().filter(|entry| entry.artifact_type.as_deref() == Some(signature::ARTIFACT_TYPE));
         for entry in ours.take(signature::MAX_SIGNATURES) {
-            let found = at.at(&entry.digest);
-            let image = found.to_client();
-            let payload = match self.manifest(&image, &found.to_string()).await {
+            // The digest goes into a URL: it must be one.
+            let Ok(found) = OciRef::parse(&at.at(&entry.digest).to_string()) else {
+                payloads.push(Err(format!("a referrer's digest `{}` is not a sha256", printable(&entry.digest))));
+                continue;
+            };
+            let payload = match self.manifest(&found, access).await {
                 Ok(manifest) => match signature::payload_layer(&manifest, digest) {
-                    Ok(layer) => match self.blob(&image, &layer, &found.to_string()).await {
-                        Ok(bytes) => Ok(bytes),
+                    Ok(layer) => match self.blob(&found, &layer, access).await {
+                        Ok(bytes) if artifact::matches(&bytes, &layer.digest) => Ok(bytes),
+                        Ok(_) => Err(format!("{found}: its payload does not hash to {}", layer.digest)),
                         Err(e) => Err(format!("{found}: {e}")),
                     },
                     Err(why) => Err(format!("{found}: {why}")),
@@ -376,44 +369,61 @@ impl Registry {
         Ok(payloads)
     }
 
-    /// A blob, no longer than its descriptor says, checked against its digest.
-    async fn blob(&self, image: &oci_client::Reference, layer: &OciDescriptor, name: &str) -> Result<Vec<u8>, Error> {
-        let mut out = Bounded { bytes: Vec::new(), limit: layer.size.max(0) as usize };
-        let refused = |message: String| Refusal { reason: Reason::BlobDigest, artifact: name.to_owned(), message };
-        match self.client.pull_blob(image, layer, &mut out).await {
-            Ok(()) if out.bytes.len() == out.limit => Ok(out.bytes),
-            Ok(()) => {
-                Err(refused(format!("{} is {} bytes, not the {} declared", layer.digest, out.bytes.len(), out.limit))
-                    .into())
+    /// A blob of `at`'s repository, exactly as long as its descriptor declares (its digest is
+    /// the caller's to check): a longer one is refused as soon as it says so or passes the
+    /// declared size.
+    async fn blob(&self, at: &OciRef, layer: &OciDescriptor, access: Access) -> Result<Vec<u8>, Error> {
+        let refused = |message: String| Refusal { reason: Reason::BlobDigest, artifact: at.to_string(), message };
+        let declared = usize::try_from(layer.size).unwrap_or(0);
+        let url = self.url(&format!("/v2/{}/blobs/{}", at.repository, layer.digest))?;
+        let response = self.get(url, access, at, &Ask { transfer: true, ..Ask::default() }).await?;
+        let response = self.ok(response, &format!("{at} ({})", layer.digest)).await?;
+        match wire::read(response, declared, &layer.digest).await {
+            Ok(bytes) if bytes.len() == declared => Ok(bytes),
+            Ok(bytes) => {
+                Err(refused(format!("{} is {} bytes, not the {declared} declared", layer.digest, bytes.len())).into())
             }
-            Err(OciDistributionError::DigestError(e)) => {
-                Err(refused(format!("{} does not hash to its digest ({e})", layer.digest)).into())
+            Err(Failure::TooLarge(_)) => {
+                Err(refused(format!("{} is longer than the {declared} bytes declared", layer.digest)).into())
             }
-            Err(OciDistributionError::IoError(e)) if e.kind() == std::io::ErrorKind::FileTooLarge => {
-                Err(refused(format!("{} is longer than the {} bytes declared", layer.digest, out.limit)).into())
-            }
-            Err(e) => Err(self.fail(e)),
+            Err(failure) => Err(self.fail(failure)),
         }
     }
 
-    async fn push_manifest(&self, image: &oci_client::Reference, manifest: Vec<u8>) -> Result<(), Error> {
-        let content_type = reqwest_header(MANIFEST_MEDIA_TYPE);
-        self.client.push_manifest_raw(image, manifest, content_type).await.map_err(|e| self.fail(e))?;
+    /// Uploads blobs to `at`'s repository.
+    async fn push_blobs(&self, at: &OciRef, blobs: &[&[u8]]) -> Result<(), Error> {
+        for bytes in blobs {
+            let digest = artifact::digest_of(bytes);
+            self.wire.push_blob(&at.repository, bytes, &digest).await.map_err(|f| self.fail(f))?;
+        }
         Ok(())
     }
 
-    fn fail(&self, error: OciDistributionError) -> Error {
-        Error::Registry { registry: self.name.clone(), message: printable(&error.to_string()) }
+    /// Puts a manifest (or an index) in `at`'s repository under `reference`.
+    async fn put_manifest(&self, at: &OciRef, reference: &str, bytes: &[u8], media_type: &str) -> Result<(), Error> {
+        self.wire.put_manifest(&at.repository, reference, bytes, media_type).await.map_err(|f| self.fail(f))
     }
 
-    fn unreachable(&self, error: reqwest::Error) -> Error {
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            message = format!("{message}: {cause}");
-            source = cause.source();
+    /// The registry's URL for `path` (`/v2/…`).
+    fn url(&self, path: &str) -> Result<Url, Error> {
+        self.wire.url(path).map_err(|f| self.fail(f))
+    }
+
+    /// A read of `at`'s repository (authenticated, redirects followed as `wire` allows).
+    async fn get(&self, url: Url, access: Access, at: &OciRef, ask: &Ask<'_>) -> Result<Response, Error> {
+        self.wire.send(Method::GET, url, access, &at.repository, ask).await.map_err(|f| self.fail(f))
+    }
+
+    /// `response` if it is a `200 OK`; else the registry's error, about `what`.
+    async fn ok(&self, response: Response, what: &str) -> Result<Response, Error> {
+        if response.status() == StatusCode::OK {
+            return Ok(response);
         }
-        Error::Registry { registry: self.name.clone(), message: printable(&message) }
+        Err(self.fail(self.wire.failure(response, &format!("{what}: the registry")).await))
+    }
+
+    fn fail(&self, failure: Failure) -> Error {
+        Error::Registry { registry: self.name.clone(), message: printable(&failure.message()) }
     }
 }
 
@@ -425,34 +435,5 @@ fn printable(text: &str) -> String {
     match escaped.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &escaped[..cut]),
         None => escaped,
-    }
-}
-
-/// oci-client and reqwest 0.12 share the `http` crate, hence its header type.
-fn reqwest_header(value: &'static str) -> reqwest::header::HeaderValue {
-    reqwest::header::HeaderValue::from_static(value)
-}
-
-/// A writer that refuses more bytes than a descriptor declares.
-struct Bounded {
-    bytes: Vec<u8>,
-    limit: usize,
-}
-
-impl tokio::io::AsyncWrite for Bounded {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
-        if self.bytes.len() + data.len() > self.limit {
-            return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "longer than declared")));
-        }
-        self.bytes.extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }

@@ -35,8 +35,12 @@ pub struct Record {
 }
 
 impl Store {
-    /// Opens `DATA_DIR/oci`, creating it; refuses a directory another user could write.
+    /// Opens `DATA_DIR/oci`, creating it; refuses a directory another user could write, the
+    /// data directory itself included (whoever may write it could swap `oci/`, or plant a link
+    /// where the status file goes).
     pub fn open(data_dir: &Path) -> Result<Store, Error> {
+        PrivateDir::open(data_dir)
+            .map_err(|e| Error::Store { path: data_dir.display().to_string(), reason: e.to_string() })?;
         let path = data_dir.join("oci");
         let dir = PrivateDir::open(&path)
             .map_err(|e| Error::Store { path: path.display().to_string(), reason: e.to_string() })?;

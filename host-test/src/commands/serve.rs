@@ -5,16 +5,17 @@
 //!
 //! From a registry: `--policy oci://…@sha256:…` serves a pinned artifact, `--watch oci://…:TAG`
 //! follows a tag; both need `--trusted-key`. The status (what serves, the last poll, the last
-//! refusal) is rewritten to `--status FILE` after every event.
+//! refusal) is rewritten to `--status FILE` after every event, in a directory that belongs to
+//! this uid alone and never through a link (see [`StatusFile`]).
 
 use crate::cli::CliResult;
 use crate::commands::registry::RegistryArgs;
 use clap::Args;
 use route_policy_host::wire;
 use route_policy_host::{Canary, PolicyHost, ReloadOptions};
-use route_policy_host::{DecisionLog, Engine, LoadError, Policy, Trust};
+use route_policy_host::{DecisionLog, Engine, LoadError, Policy, PrivateDir, Trust};
 use route_policy_oci::{OciRef, RegistrySource};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +75,7 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
             return Err("a registry policy stands alone: no --component, --pin-sha256 or bare --watch beside it (--watch oci://…:TAG follows a tag)".into());
         }
         let data_dir = args.registry.data_dir()?;
-        let status = args.status.clone().unwrap_or_else(|| data_dir.join("status.json"));
+        let status = StatusFile::open(&args.status.clone().unwrap_or_else(|| data_dir.join("status.json")))?;
         let source = Arc::new(RegistrySource::new(OciRef::parse(&reference)?, &data_dir)?);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
         let (host, events) = rt.block_on(source.start(engine, options))?;
@@ -83,7 +84,7 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
                 eprintln!("{line}");
             }
         }
-        write_status(&status, &source);
+        status.write(&source);
         let host = Arc::new(with_log(host, &args)?);
         if source.watches() {
             let _entered = rt.enter();
@@ -92,7 +93,7 @@ pub fn run(engine: Engine, component: Option<PathBuf>, args: ServeArgs) -> CliRe
                 if let Some(line) = event.log_line() {
                     eprintln!("{line}");
                 }
-                write_status(&status, &watched);
+                status.write(&watched);
             }));
         }
         runtime = Some(rt);
@@ -138,13 +139,36 @@ fn with_log(host: PolicyHost, args: &ServeArgs) -> CliResult<PolicyHost> {
     })
 }
 
-/// Rewrites the status file (through a rename, so a reader never sees half of it).
-fn write_status(path: &std::path::Path, source: &RegistrySource) {
-    let text = serde_json::to_string_pretty(&source.status()).expect("a status serializes");
-    let temporary = path.with_extension("json.tmp");
-    let written = std::fs::write(&temporary, text + "\n").and_then(|()| std::fs::rename(&temporary, path));
-    if let Err(e) = written {
-        eprintln!("route-policy: could not write the status to {}: {e}", path.display());
+/// The status file. Its directory must belong to this uid and be writable by no one else,
+/// as the compiled-code cache and the last-good store: whoever else could write it could plant
+/// a link where the status goes and have a root host write through it. The file is written as
+/// they write theirs ([`PrivateDir::write`]): a temporary file created beside it without
+/// following a link (a fresh name, `O_EXCL | O_NOFOLLOW`, mode 0600), renamed into place, so
+/// a reader never sees half of it and a link at its name is replaced, not followed.
+struct StatusFile {
+    dir: PrivateDir,
+    name: String,
+    path: PathBuf,
+}
+
+impl StatusFile {
+    /// Checks (creating it 0700 if missing) the directory `path` goes in; the error says why
+    /// it may not hold the status.
+    fn open(path: &Path) -> CliResult<StatusFile> {
+        let refuse = |why: String| format!("the status file {}: {why}", path.display());
+        let name = path.file_name().and_then(|name| name.to_str()).ok_or_else(|| refuse("name a file".to_owned()))?;
+        let parent = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = PrivateDir::open(parent)
+            .map_err(|e| refuse(format!("its directory {} must belong to this user alone: {e}", parent.display())))?;
+        Ok(StatusFile { dir, name: name.to_owned(), path: path.to_owned() })
+    }
+
+    /// Rewrites it with the source's status now; a failure is reported, not fatal.
+    fn write(&self, source: &RegistrySource) {
+        let text = serde_json::to_string_pretty(&source.status()).expect("a status serializes") + "\n";
+        if let Err(e) = self.dir.write(&self.name, text.as_bytes()) {
+            eprintln!("route-policy: could not write the status to {}: {e}", self.path.display());
+        }
     }
 }
 

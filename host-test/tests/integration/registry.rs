@@ -525,3 +525,70 @@ fn two_repositories_sharing_a_data_directory_keep_their_own_signatures() {
         }
     });
 }
+
+/// `serve`'s status file is written only in a directory that belongs to this user alone, and
+/// never through a link: not one planted at its name, nor one at the temporary name it was once
+/// written through (`status.json.tmp`). A data directory, or a `--status` directory, that
+/// anyone may write or that another user owns is refused before anything serves.
+#[test]
+fn the_status_file_is_never_written_through_a_link_nor_in_a_shared_directory() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let registry = TestRegistry::start("status");
+    let dir = temp_dir("registry-status");
+    let ops = key(1);
+    std::fs::write(dir.join("ops.pub"), route_policy_host::hex(ops.verifying_key().as_bytes())).unwrap();
+    let at = runtime().block_on(publish(
+        &registry.reference("policies/route:stable"),
+        route_policy_host::BUILTIN,
+        Some(&ops),
+    ));
+    let serve = |data: &std::path::Path, status: Option<&std::path::Path>| {
+        let mut command = Command::new(binary());
+        command.current_dir(&*dir).args(["serve", "--policy", &at.to_string(), "--trusted-key", "ops.pub"]);
+        command.arg("--data-dir").arg(data);
+        if let Some(status) = status {
+            command.arg("--status").arg(status);
+        }
+        let output = command.stdin(Stdio::null()).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let private = |name: &str, mode: u32| {
+        let path = dir.join(name);
+        std::fs::create_dir(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    };
+
+    let data = private("data", 0o700);
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    for name in ["status.json", "status.json.tmp"] {
+        std::os::unix::fs::symlink(&victim, data.join(name)).unwrap();
+    }
+    let (code, stderr) = serve(&data, None);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched", "the status was written through a link");
+    let written = data.join("status.json");
+    assert!(std::fs::symlink_metadata(&written).unwrap().is_file(), "the link is replaced by the status itself");
+    let status: serde_json::Value = serde_json::from_slice(&std::fs::read(&written).unwrap()).unwrap();
+    assert_eq!(status["active"]["artifact"], at.to_string().as_str());
+
+    let shared = private("shared", 0o777);
+    let (code, stderr) = serve(&shared, None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("open to other users (mode 777)"), "{stderr}");
+    assert!(!shared.join("status.json").exists() && !shared.join("oci").exists());
+    let (code, stderr) = serve(&data, Some(&shared.join("status.json")));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("status file") && stderr.contains("open to other users"), "{stderr}");
+
+    // Only root can give a directory to another user (CI runs as root).
+    if std::fs::metadata(&*dir).unwrap().uid() == 0 {
+        let theirs = private("theirs", 0o700);
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let (code, stderr) = serve(&theirs, None);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("belongs to uid 65534"), "{stderr}");
+        assert!(!theirs.join("status.json").exists());
+    }
+}
