@@ -405,6 +405,10 @@ schema! {
         pub all_open: Str,
         /// The budget ran out.
         pub budget: Str,
+        /// The clauses of a verdict's sentence that say what the loop does next (`; retrying
+        /// after …`, `Trying the next candidate.`): cut from it where a notice tells what
+        /// happened in the end, so that no notice says "retrying" after the loop moved on.
+        pub action_clauses: List<Str>,
     }
 
     /// How many tokens a model family's context window holds, for context failover.

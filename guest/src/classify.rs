@@ -227,7 +227,8 @@ impl<'a> Evidence<'a> {
             match name {
                 "model" => out.push_str(&model.map_or_else(|| "this model".to_owned(), redact::short)),
                 "plan" => out.push_str(failure.plan.map_or("current", |p| match p {
-                    crate::types::Plan::Unknown => "current",
+                    // A sign-in has no "API" plan; "Your ChatGPT API plan" would be nonsense.
+                    crate::types::Plan::Unknown | crate::types::Plan::Api => "current",
                     p => plan_name(p),
                 })),
                 "status" => out.push_str(&failure.status.map_or_else(|| "no status".to_owned(), |s| s.to_string())),

@@ -38,6 +38,43 @@ pub fn next_step(call: &CallState) -> Result<Next, PolicyError> {
     Ok(Next { step, health: health.into_values().collect(), learned: replay.learned, plan, rules })
 }
 
+#[cfg(test)]
+mod notice_tests {
+    use super::settled;
+    use crate::rules::{ERRORS, LOOP};
+
+    #[test]
+    fn a_settled_sentence_says_what_happened_and_not_what_comes_next() {
+        assert_eq!(
+            settled("The provider is overloaded (HTTP 503); retrying after 1 s."),
+            "The provider is overloaded (HTTP 503)."
+        );
+        assert_eq!(
+            settled("The provider refused this account (HTTP 403). Trying the next candidate."),
+            "The provider refused this account (HTTP 403)."
+        );
+        assert_eq!(
+            settled("Gave up on openai/gpt-5.5 after 3 attempts; trying the next candidate. Check the key."),
+            "Gave up on openai/gpt-5.5 after 3 attempts. Check the key."
+        );
+    }
+
+    #[test]
+    fn no_rules_sentence_settles_into_a_promise_of_more() {
+        let sentences = ERRORS.rules.iter().chain([&ERRORS.fallback]).map(|r| r.message).chain([
+            ERRORS.retry.attempt_cap.message,
+            ERRORS.retry.delay_cap.message,
+            ERRORS.retry.repeat_cap.message,
+        ]);
+        for sentence in sentences.chain(LOOP.outcomes.iter().map(|o| o.message)) {
+            let settled = settled(sentence).to_lowercase();
+            for promise in ["retrying after", "retrying.", "next candidate.", "trying the next", "using the next"] {
+                assert!(!settled.contains(promise), "{sentence:?} settles as {settled:?}");
+            }
+        }
+    }
+}
+
 /// A route's key in the health the host stores: `MODEL@CREDENTIAL`.
 pub fn route_of(model: &str, credential: &str) -> String {
     format!("{model}@{credential}")
@@ -261,7 +298,7 @@ fn decide(
     if call.attempts.len() as u32 >= LOOP.budget.max_attempts || spent >= LOOP.budget.total_ms {
         rules.push(LOOP.budget.id.to_owned());
         let why = format!("{} attempts, {} s", call.attempts.len(), spent / 1000);
-        let first = replay.first.as_ref().map_or(String::new(), |(_, v)| v.user_message.clone());
+        let first = replay.first.as_ref().map_or(String::new(), |(_, v)| settled(&v.user_message));
         return Ok(failed(replay, Some(fill(LOOP.notices.budget, &[("why", &why), ("first", &first)]))));
     }
     // Again on the same candidate (a retry, a refresh, a re-resolve).
@@ -295,7 +332,7 @@ fn decide(
     }
     if paused {
         rules.push(LOOP.circuit.id.to_owned());
-        let first = replay.first.as_ref().map_or(String::new(), |(_, v)| v.user_message.clone());
+        let first = replay.first.as_ref().map_or(String::new(), |(_, v)| settled(&v.user_message));
         return Ok(failed(replay, Some(fill(LOOP.notices.all_open, &[("first", &first)]))));
     }
     Ok(failed(replay, None))
@@ -395,8 +432,18 @@ fn served(
         fill(LOOP.notices.circuit_open, &[("served", &served_model), ("requested", &requested_shown)])
     } else {
         let why =
-            replay.first.as_ref().map_or_else(|| "it could not answer".to_owned(), |(_, v)| v.user_message.clone());
-        fill(LOOP.notices.fallback, &[("served", &served_model), ("requested", &requested_shown), ("why", &why)])
+            replay.first.as_ref().map_or_else(|| "it could not answer.".to_owned(), |(_, v)| settled(&v.user_message));
+        // The attempts on the route that failed first: the first choice, as a rule.
+        let tries = replay
+            .first
+            .as_ref()
+            .and_then(|(model, _)| call.attempts.iter().find(|a| &a.model == model))
+            .map_or(0, |a| call.attempts.iter().filter(|b| b.model == a.model && b.credential == a.credential).count());
+        let tries = if tries == 1 { "1 attempt".to_owned() } else { format!("{tries} attempts") };
+        fill(
+            LOOP.notices.fallback,
+            &[("served", &served_model), ("requested", &requested_shown), ("tries", &tries), ("why", &why)],
+        )
     };
     Served { candidate, fallback, notice: Some(notice) }
 }
@@ -414,11 +461,27 @@ fn failed(replay: &Replay, message: Option<String>) -> Step {
         rule: ERRORS.fallback.id.to_owned(),
     });
     let message = message.unwrap_or_else(|| {
-        let last = last.filter(|l| l.user_message != verdict.user_message);
-        let last = last.map_or(String::new(), |l| format!(" The last candidate then failed too: {}", l.user_message));
-        fill(LOOP.notices.failed, &[("first", &verdict.user_message), ("last", &last)])
+        let last = last.filter(|l| settled(&l.user_message) != settled(&verdict.user_message));
+        let last = last
+            .map_or(String::new(), |l| format!(" The last candidate then failed too: {}", settled(&l.user_message)));
+        fill(LOOP.notices.failed, &[("first", &settled(&verdict.user_message)), ("last", &last)])
     });
     Step::Finish(Finished::Failed(CallFailure { verdict, message }))
+}
+
+/// A verdict's sentence as a notice tells how the call ended: without the clauses that say what
+/// the loop does next (`loop.toml`'s `action-clauses`), which are no longer true once it moved
+/// on or gave up. "The provider is overloaded (HTTP 503); retrying after 1 s." settles as "The
+/// provider is overloaded (HTTP 503)."
+pub fn settled(message: &str) -> String {
+    let mut out = message.trim().to_owned();
+    for clause in LOOP.notices.action_clauses {
+        let Some(at) = out.find(clause) else { continue };
+        // The clause runs to the end of its sentence.
+        let end = out[at + 1..].find(". ").map_or(out.len(), |e| at + 1 + e + 1);
+        out.replace_range(at..end, if clause.starts_with(';') { "." } else { "" });
+    }
+    out.trim_end().to_owned()
 }
 
 /// A sentence of the rule data with its placeholders filled (values already redacted).

@@ -18,7 +18,10 @@ async fn a_fallback_serves_and_the_answer_says_so() {
     let body: Value = json_of(response).await;
     assert_eq!(body["route_policy"]["requested"], "smart");
     assert_eq!(body["route_policy"]["model"], "fake/beta");
-    assert!(body["route_policy"]["notice"].as_str().is_some_and(|n| !n.is_empty()), "{body}");
+    // The notice tells how the call ended: no "retrying" after the loop moved on.
+    let notice = body["route_policy"]["notice"].as_str().unwrap_or_default();
+    assert!(notice.starts_with("fake/beta answered instead of fake/unavailable/alpha after 3 attempts: "), "{notice}");
+    assert!(notice.contains("HTTP 503") && !notice.to_lowercase().contains("retrying"), "{notice}");
     assert!(body["choices"][0]["message"]["content"].as_str().is_some_and(|c| c.contains("sixty")), "{body}");
     // The upstream saw the primary fail (and perhaps its retry), then the fallback once.
     let sent = rig.models_sent();
@@ -316,4 +319,17 @@ async fn a_model_the_account_may_not_use_is_not_tried_again_on_the_next_call() {
     // The first call learned the rejection; the second dropped the model before sending.
     assert_eq!(rig.models_sent(), vec!["gpt-5.4-mini".to_owned(), "gpt-5.5".to_owned(), "gpt-5.5".to_owned()]);
     assert!(rig.fake.log().iter().all(|l| l.credential == "sign-in" && l.path == "/backend-api/codex/responses"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_calls_message_promises_nothing_more() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("fake/unavailable/solo", false)).await;
+    assert_eq!(response.status(), 502);
+    let body: Value = json_of(response).await;
+    let message = body["error"]["message"].as_str().unwrap().to_lowercase();
+    assert!(message.starts_with("no candidate could answer"), "{message}");
+    for promise in ["retrying", "next candidate"] {
+        assert!(!message.contains(promise), "{message}");
+    }
 }
