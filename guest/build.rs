@@ -15,7 +15,7 @@
 #[path = "build/rust_literal.rs"]
 mod rust_literal;
 #[allow(dead_code)] // the records serve the contract crate's decoder
-#[path = "contract/build/wit.rs"]
+#[path = "../wit/contract/build/wit.rs"]
 mod wit;
 
 use serde::{Deserialize, Serialize};
@@ -110,7 +110,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=ROUTE_POLICY_RULES_DIR");
     let rules_dir =
         env::var_os("ROUTE_POLICY_RULES_DIR").map_or_else(|| manifest.join("rules"), std::path::PathBuf::from);
-    let wit_path = manifest.join("../wit/route-policy.wit");
+    let wit_path = manifest.join("../wit/v0.2/route-policy.wit");
     for watched in [&rules_dir, &wit_path, &manifest.join("build"), &manifest.join("contract/build")] {
         println!("cargo:rerun-if-changed={}", watched.display());
     }

@@ -1,5 +1,5 @@
 //! route-policy's policy: provider-routing rules as plain Rust, exported as a WebAssembly
-//! component through `wit/route-policy.wit`.
+//! component through `wit/v0.2/route-policy.wit`.
 //!
 //! The logic lives in one module per verb (`resolve`, `fallbacks`, `classify`), over the words
 //! they share (`model`, `url`) and the rule data (`rules`); all of it is unit-tested natively.
@@ -55,7 +55,7 @@ impl types::Verbs for Native {
 mod component {
     use crate::types::{self, Convert};
 
-    wit_bindgen::generate!({ path: "../wit", world: "route-policy" });
+    wit_bindgen::generate!({ path: "../wit/v0.2", world: "route-policy" });
     use exports::agent::route_policy::router::{
         CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Guest, Next, PolicyError, PolicyIdentity,
         ProviderFailure, Verdict,

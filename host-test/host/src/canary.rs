@@ -1,5 +1,5 @@
 //! The canary: conformance vectors a policy must pass before a host serves it. The shipped one
-//! (`host-test/canary/default.json`) holds safety invariants any policy must keep (the seeds'
+//! (`host-test/host/canary/default.json`) holds safety invariants any policy must keep (the seeds'
 //! three failures, credentials kept off the wrong hosts); an operator may give their own.
 
 use crate::Policy;
@@ -9,7 +9,7 @@ use route_policy_contract::vectors::{self, VectorFile};
 use std::path::Path;
 
 /// The canary shipped with the host.
-const DEFAULT_CANARY: &str = include_str!("../../canary/default.json");
+const DEFAULT_CANARY: &str = include_str!("../canary/default.json");
 
 /// Vectors a policy must pass before it is swapped in.
 #[derive(Clone)]
@@ -19,7 +19,7 @@ pub struct Canary {
 }
 
 impl Canary {
-    /// The canary shipped with the host (`host-test/canary/default.json`).
+    /// The canary shipped with the host (`host-test/host/canary/default.json`).
     pub fn builtin() -> Canary {
         let file = serde_json::from_str(DEFAULT_CANARY).expect("the shipped canary parses");
         Canary { file, source: "built-in canary".to_owned() }

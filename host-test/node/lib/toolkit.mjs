@@ -1,4 +1,4 @@
-//! The toolkit: the host's half of the contract (`wit/toolkit.wit`), compiled from the very Rust
+//! The toolkit: the host's half of the contract (`wit/v0.2/toolkit.wit`), compiled from the very Rust
 //! the wasmtime host links (`route-policy-contract`, through `host-test/toolkit/`). It parses
 //! request lines, decodes and bounds calls, checks the policy's answers with the
 //! credential-egress guard and the verdict floor, writes the contract's JSON, and matches

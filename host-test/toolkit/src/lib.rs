@@ -1,4 +1,4 @@
-//! The toolkit component: `route-policy-contract`'s host half behind `wit/toolkit.wit`, so that
+//! The toolkit component: `route-policy-contract`'s host half behind `wit/v0.2/toolkit.wit`, so that
 //! a host in another language (the Node host) decodes, bounds, guards and matches with the very
 //! code the wasmtime host links, instead of a port of it.
 //!
@@ -127,7 +127,7 @@ mod component {
     use route_policy_contract::types::{Convert, PolicyError};
     use route_policy_contract::wire;
 
-    wit_bindgen::generate!({ path: "../../wit", world: "host-toolkit" });
+    wit_bindgen::generate!({ path: "../../wit/v0.2", world: "host-toolkit" });
     use agent::route_policy::router as wit;
     use exports::agent::route_policy::toolkit::{self as exported, Guest};
 

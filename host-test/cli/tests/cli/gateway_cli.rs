@@ -1,0 +1,55 @@
+//! `route-policy gateway` as the README runs it: the try-it configuration over the fake
+//! upstream, one fallback served through the real binary.
+
+use crate::binary;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+/// Kills the gateway when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_readme_gateway_serves_a_fallback_over_the_fake_upstream() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/try.toml");
+    let mut child = Child(
+        Command::new(binary())
+            .args(["gateway", "--config", config, "--fake-upstream", "--listen", "127.0.0.1:0"])
+            .env("OPENAI_API_KEY", "sk-try")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the gateway starts"),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        // OpenAI's own routes speak Responses (Chat Completions clients reach OpenAI-compatible
+        // providers; the gateway does not translate one API into the other).
+        let body = r#"{"model": "flaky", "input": "Count to sixty."}"#;
+        let response = reqwest::Client::new()
+            .post(format!("http://{addr}/v1/responses"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-route-policy-model"], "openai/gpt-4.1");
+        assert_eq!(response.headers()["x-route-policy-fallback"], "true");
+        let text = response.text().await.unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["model"], "gpt-4.1", "the upstream model, as configured: {text}");
+        assert!(json["route_policy"]["notice"].is_string(), "{text}");
+        let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.lines().any(|l| l == r#"route_policy_calls_total{result="fallback"} 1"#), "{metrics}");
+    });
+}
