@@ -58,7 +58,7 @@ export function readSettings(config = {}, stateDir, rootDir) {
     toolkit: join(rootDir, ...BUILT, 'route_policy_toolkit.wasm'),
     component: path(config.component, join(rootDir, ...BUILT, 'route_policy_guest.wasm')),
     sha256: pins,
-    canary: config.canary === false ? null : path(config.canary, join(rootDir, '..', '..', 'canary', 'default.json')),
+    canary: config.canary === false ? null : path(config.canary, join(rootDir, '..', '..', 'host', 'canary', 'default.json')),
     decisionLog: path(config.decisionLog, join(own, 'decisions.jsonl')),
     stateFile: join(own, 'state.json'),
     lastGood: join(own, 'last-good.wasm'),
