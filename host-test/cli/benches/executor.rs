@@ -20,7 +20,7 @@ fn executor(c: &mut Criterion) {
     let policy = Arc::new(Policy::builtin(&engine).expect("policy"));
     let secrets = StaticCredentials::new().with("fake-key", Secret::new("sk-bench"));
     let executor = Executor::new(policy, HttpTransport::new(), Arc::new(secrets));
-    let chain: route_policy_host::types::FallbackRequest = serde_json::from_value(serde_json::json!({
+    let chain: route_policy_contract::types::FallbackRequest = serde_json::from_value(serde_json::json!({
         "capability": "chat", "primary": "fake/ok/gpt-4o",
         "credentials": [{"profile-id": "fake-key", "provider": "fake", "kind": "api-key", "plan": "api"}],
         "providers": [{"id": "fake", "base-url": format!("{}/v1", fake.origin())}],

@@ -11,7 +11,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use bench::guarded;
 /// The requests and the guard-only baseline of `route-policy bench`, shared with the CLI.
 use route_policy::bench;
-use route_policy_host::{Engine, Native, Policy, Router};
+use route_policy_guest::Native;
+use route_policy_host::{Engine, Policy, Router};
 use std::hint::black_box;
 
 fn ops(c: &mut Criterion) {

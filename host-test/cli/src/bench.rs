@@ -5,13 +5,14 @@
 //! median over batches, and each wasm figure has its native counterpart: the same Rust logic
 //! called in-process, the honest limit.
 
-use route_policy_host::guard::Guard;
-use route_policy_host::types::{
+use route_policy_contract::guard::Guard;
+use route_policy_contract::types::{
     Capability, Credential, CredentialKind, EndpointRequest, FallbackRequest, Plan, ProviderConfig, ProviderFailure,
 };
-use route_policy_host::wire::{Answer, Call};
+use route_policy_contract::wire::{Answer, Call};
+use route_policy_guest::Native;
 use route_policy_host::{Canary, PolicyHost, ReloadOptions};
-use route_policy_host::{Engine, Native, Policy, Router};
+use route_policy_host::{Engine, Policy, Router};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -54,10 +55,10 @@ pub fn filter_input() -> Call {
                 plan: Plan::Api,
             },
         ],
-        rejections: vec![route_policy_host::types::Rejection {
+        rejections: vec![route_policy_contract::types::Rejection {
             model: "o3".into(),
             plan: Plan::Plus,
-            reason: route_policy_host::types::FailureReason::ModelNotFound,
+            reason: route_policy_contract::types::FailureReason::ModelNotFound,
         }],
         max_candidates: None,
         providers: vec![],
@@ -121,26 +122,26 @@ pub fn next_step_input() -> Call {
     .expect("a valid chain");
     let t0 = 1_795_240_800_000u64;
     let failed = |start: u64| {
-        route_policy_host::types::Attempt {
+        route_policy_contract::types::Attempt {
         model: "openai/gpt-5.5".into(),
         credential: "key".into(),
         request_url: "https://api.openai.com/v1/responses".into(),
         started_ms: t0 + start,
         ended_ms: t0 + start + 120,
-        outcome: route_policy_host::types::Outcome::HttpError(route_policy_host::types::HttpResponse {
+        outcome: route_policy_contract::types::Outcome::HttpError(route_policy_contract::types::HttpResponse {
             status: 503,
             headers: vec![("content-type".into(), "application/json".into())],
             body: r#"{"error":{"message":"The engine is currently overloaded, please try again later","type":"server_error"}}"#.into(),
         }),
     }
     };
-    let health = |route: &str, failures| route_policy_host::types::RouteHealth {
+    let health = |route: &str, failures| route_policy_contract::types::RouteHealth {
         route: route.into(),
         failures,
         open_until_ms: None,
         opened: 0,
     };
-    Call::NextStep(route_policy_host::types::CallState {
+    Call::NextStep(route_policy_contract::types::CallState {
         chain,
         streaming: true,
         started_ms: t0,
@@ -272,7 +273,7 @@ pub fn run(engine: &Engine, quick: bool) -> Result<Figures, String> {
     let session = policy.session();
     let mut ops = std::collections::BTreeMap::new();
     for (name, call) in inputs() {
-        let check = |answer: Result<route_policy_host::wire::Answer, route_policy_host::Error>| {
+        let check = |answer: Result<route_policy_contract::wire::Answer, route_policy_host::Error>| {
             answer.map_err(|e| format!("{name}: {e}"))
         };
         check(policy.call(&call))?;
@@ -472,7 +473,7 @@ fn percentiles(mut samples: Vec<f64>) -> Percentiles {
 /// The native answer to `call`, checked by `guard` the way a policy's answers are.
 pub fn guarded(guard: &Guard, call: &Call) -> Result<Answer, String> {
     let answer = Native.call(call).map_err(|e| e.to_string())?;
-    let refused = |v: route_policy_host::guard::Violation| v.to_string();
+    let refused = |v: route_policy_contract::guard::Violation| v.to_string();
     match (call, answer) {
         (Call::ResolveEndpoint(request), Answer::Endpoint(Ok(endpoint))) => {
             guard.check_endpoint(request, &endpoint).map_err(refused)?;

@@ -3,9 +3,9 @@
 //! table. The judge is the fake's own request log: how many attempts each model got, the gaps
 //! between them, what was never resent. Waits run at [`SCALE`] of their length.
 
+use route_policy_contract::types::{FailureReason, FallbackRequest, Usage};
 use route_policy_executor::{CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Secret, StaticCredentials};
 use route_policy_fake_upstream::{ANSWER, FakeUpstream, Logged};
-use route_policy_host::types::{FailureReason, FallbackRequest, Usage};
 use route_policy_testkit::POLICY;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -332,7 +332,7 @@ fn a_fallback_that_serves_is_named_with_its_reason_and_its_own_usage() {
         let successes = receipt
             .attempts
             .iter()
-            .filter(|a| matches!(a.outcome, route_policy_host::types::Outcome::Success(_)))
+            .filter(|a| matches!(a.outcome, route_policy_contract::types::Outcome::Success(_)))
             .count();
         assert_eq!(successes, 1, "the failed attempts are not completions");
         assert_eq!(receipt.usage, Some(Usage { input_tokens: 17, output_tokens: 60 }));
@@ -422,7 +422,7 @@ fn seed_000_an_image_over_the_codex_route_offers_the_image_tool() {
     runtime().block_on(async {
         let b = bench().await;
         let mut chain = signin_chain("openai/gpt-image-2", &[], json!([]));
-        chain.capability = route_policy_host::types::Capability::ImageGenerate;
+        chain.capability = route_policy_contract::types::Capability::ImageGenerate;
         let body = json!({"input": "A red square.", "tool_choice": {"type": "image_generation"}});
         let result = b.executor.run(&ModelCall { chain, body }).await;
         assert_eq!(served_by(&result), "openai/gpt-image-2");

@@ -37,7 +37,7 @@
 //! fallbacks = ["openai/gpt-4.1", "acme/llama-3.3-70b"]
 //! ```
 
-use route_policy_host::types::{Credential, CredentialKind, Plan, ProviderConfig};
+use route_policy_contract::types::{Credential, CredentialKind, Plan, ProviderConfig};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

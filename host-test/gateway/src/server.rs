@@ -22,10 +22,10 @@ use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
+use route_policy_contract::types::{Capability, FailureReason, FallbackRequest, Outcome};
 use route_policy_executor::{
     CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
 };
-use route_policy_host::types::{Capability, FailureReason, FallbackRequest, Outcome};
 use route_policy_host::{
     DecisionLog, Engine, LoadError, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
 };

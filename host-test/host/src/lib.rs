@@ -5,8 +5,8 @@
 //! hot-swappable one in a [`PolicyHost`]), and calls it through the [`Router`] trait:
 //!
 //! ```no_run
+//! use route_policy_contract::types::{Capability, EndpointRequest};
 //! use route_policy_host::{Engine, Policy, Router};
-//! use route_policy_host::types::{Capability, EndpointRequest};
 //!
 //! let engine = Engine::builder().build()?;
 //! let policy = Policy::builtin(&engine)?;
@@ -25,8 +25,8 @@
 //! `cpu_clock`, `cache` (compiled code), `policy` (loading and calling), `router` (the
 //! questions), `identity` (which policy answered), `trust` (pins and signatures), `canary`,
 //! `policy_host` (serving with verified hot swap), `private_dir` (files only this uid may
-//! touch), `decision_log`, and `error`. The contract's
-//! vocabulary, envelope and guard come from `route-policy-contract`, re-exported here.
+//! touch), `decision_log`, and `error`. The contract's vocabulary, envelope and guard are
+//! `route-policy-contract`'s, imported from there by every crate: one path for each type.
 #![deny(missing_docs)]
 
 mod bindings;
@@ -59,21 +59,8 @@ pub use policy::{BUILTIN, BUILTIN_SOURCE, Inspection, Policy, Session, inspect};
 pub use policy_host::{PolicyHost, ReloadOptions, Tagged, Watcher, revision_order};
 #[cfg(unix)]
 pub use private_dir::{DirLock, PrivateDir};
-pub use router::{Native, Router};
+pub use router::Router;
 pub use trust::{Trust, keygen, read_public_key, read_secret_key, sign, sign_manifest, signature_path};
-
-/// The credential-egress guard every answer passes.
-pub use route_policy_contract::guard;
-/// The contract's vocabulary: the WIT types as plain Rust, with their JSON form.
-pub use route_policy_contract::types;
-/// Conformance vectors and their matcher.
-pub use route_policy_contract::vectors;
-/// The JSON Lines envelope (`route-policy eval`).
-pub use route_policy_contract::wire;
-
-/// The toolkit component built from `host-test/toolkit/` with this host: the contract's host
-/// half for hosts in other languages (the Node host loads it).
-pub const TOOLKIT: &[u8] = include_bytes!(env!("ROUTE_POLICY_TOOLKIT_WASM"));
 
 /// Where this build put the components it built, for tests that build more beside them.
 #[doc(hidden)]

@@ -1,7 +1,8 @@
 //! The [`Router`] trait: how a host asks a policy the questions of the WIT `router` interface,
 //! whether the policy is sandboxed ([`crate::Policy`], [`crate::Session`],
-//! [`crate::PolicyHost`]) or called in-process ([`Native`], the baseline of benchmarks and
-//! parity tests).
+//! [`crate::PolicyHost`]) or called in-process: any implementation of the contract's [`Verbs`]
+//! is a `Router` (the policy's own `route_policy_guest::Native`, the baseline of benchmarks and
+//! parity tests, which this library does not link).
 
 use crate::error::Error;
 use route_policy_contract::guard::Guard;
@@ -10,10 +11,6 @@ use route_policy_contract::types::{
     ProviderFailure, Verbs, Verdict,
 };
 use route_policy_contract::wire::{Answer, Call};
-
-/// The policy built from `guest/`, called in-process without a sandbox. It trusts its
-/// answers (no guard).
-pub use route_policy_guest::Native;
 
 /// Asks a policy the questions of the WIT `router` interface.
 pub trait Router {
@@ -64,7 +61,8 @@ pub trait Router {
     }
 }
 
-impl Router for Native {
+/// A policy's logic called in-process, without a sandbox or a guard: it is trusted.
+impl<V: Verbs> Router for V {
     fn resolve_endpoint(&self, request: &EndpointRequest) -> Result<Endpoint, Error> {
         Ok(Verbs::resolve_endpoint(self, request)?)
     }

@@ -94,8 +94,8 @@ pub fn variant_of_builtin(tag: &str) -> Vec<u8> {
 }
 
 /// The ChatGPT sign-in of the seed stories: an OAuth credential on the Plus plan.
-pub fn codex_oauth() -> route_policy_host::types::Credential {
-    use route_policy_host::types::{Credential, CredentialKind, Plan};
+pub fn codex_oauth() -> route_policy_contract::types::Credential {
+    use route_policy_contract::types::{Credential, CredentialKind, Plan};
     Credential {
         profile_id: "codex".into(),
         provider: "openai-codex".into(),

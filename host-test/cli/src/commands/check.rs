@@ -2,8 +2,8 @@
 //! mismatch; the exit code is non-zero if any case fails.
 
 use crate::cli::CliResult;
+use route_policy_contract::vectors;
 use route_policy_host::Router;
-use route_policy_host::vectors;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -6,9 +6,9 @@
 //! the notice the user gets.
 
 use crate::cli::CliResult;
+use route_policy_contract::types::{FallbackRequest, Outcome};
 use route_policy_executor::{CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Secret, StaticCredentials};
 use route_policy_fake_upstream::FakeUpstream;
-use route_policy_host::types::{FallbackRequest, Outcome};
 use route_policy_host::{Policy, Router};
 use serde_json::{Value, json};
 use std::process::ExitCode;

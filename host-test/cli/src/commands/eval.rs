@@ -5,8 +5,8 @@
 //! goes on. The loop is [`wire::stream`], shared with the fuzz target that holds it to that.
 
 use crate::cli::CliResult;
+use route_policy_contract::wire;
 use route_policy_host::Router;
-use route_policy_host::wire;
 use std::process::ExitCode;
 
 /// Runs the loop on stdin and stdout.

@@ -8,9 +8,9 @@
 use crate::cli::CliResult;
 use crate::cli::OneShot;
 use route_policy_contract::printable::escaped as shown;
+use route_policy_contract::types::{Endpoint, FallbackPlan, Finished, Next, Step, Verdict};
+use route_policy_contract::wire::{Answer, Call};
 use route_policy_host::Router;
-use route_policy_host::types::{Endpoint, FallbackPlan, Finished, Next, Step, Verdict};
-use route_policy_host::wire::{Answer, Call};
 use std::io::Read;
 use std::process::ExitCode;
 

@@ -11,7 +11,7 @@
 use crate::cli::CliResult;
 use crate::commands::registry::RegistryArgs;
 use clap::Args;
-use route_policy_host::wire;
+use route_policy_contract::wire;
 use route_policy_host::{Canary, PolicyHost, ReloadOptions};
 use route_policy_host::{DecisionLog, Engine, LoadError, Policy, PrivateDir, Trust};
 use route_policy_oci::{OciRef, RegistrySource};

@@ -1,6 +1,8 @@
 //! Every conformance vector, through the real component; and the same answers as natively.
 
-use route_policy_host::{Native, Router, vectors};
+use route_policy_contract::vectors;
+use route_policy_guest::Native;
+use route_policy_host::Router;
 use route_policy_testkit::{POLICY, vectors_dir};
 
 #[test]

@@ -1,8 +1,8 @@
 //! Verified hot swap: every bad update is refused at its step with the old policy serving; a
 //! good one is swapped in; and a reload under load loses no call.
 
-use route_policy_host::types::{Capability, EndpointRequest};
-use route_policy_host::wire::Call;
+use route_policy_contract::types::{Capability, EndpointRequest};
+use route_policy_contract::wire::Call;
 use route_policy_host::{Canary, PolicyHost, ReloadOptions};
 use route_policy_host::{Engine, Router, Step, Trust, keygen, read_public_key, sha256_hex, sign, signature_path};
 use route_policy_testkit::{FIXTURES, codex_oauth, temp_dir, variant_of_builtin};
@@ -139,7 +139,7 @@ fn a_reload_under_load_loses_no_call_and_tags_every_answer() {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let tagged = host.answer(&request);
-                    let ok = matches!(&tagged.answer, Ok(route_policy_host::wire::Answer::Endpoint(Ok(e))) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
+                    let ok = matches!(&tagged.answer, Ok(route_policy_contract::wire::Answer::Endpoint(Ok(e))) if e.request_url == "https://chatgpt.com/backend-api/codex/responses");
                     if !ok {
                         eprintln!("a failed call: {:?}", tagged.answer);
                         failures.fetch_add(1, Ordering::Relaxed);

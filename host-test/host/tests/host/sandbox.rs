@@ -1,10 +1,10 @@
 //! Hostile guests are contained: each misbehaviour becomes a typed error for that call, the host
 //! stays up, and the next call gets a fresh instance.
 
+use route_policy_contract::guard::Violation;
+use route_policy_contract::types::{Capability, CredentialKind, EndpointRequest, FallbackRequest, ProviderFailure};
 use route_policy_host::Engine;
-use route_policy_host::guard::Violation;
 use route_policy_host::thread_cpu_time;
-use route_policy_host::types::{Capability, CredentialKind, EndpointRequest, FallbackRequest, ProviderFailure};
 use route_policy_host::{Error, Policy, Router, Step};
 use route_policy_testkit::{ENGINE, FIXTURES, POLICY, codex_oauth};
 use std::sync::LazyLock;
@@ -15,7 +15,7 @@ static HOSTILE: LazyLock<Policy> = LazyLock::new(|| {
     Policy::from_bytes(&ENGINE, &FIXTURES.hostile, "hostile.wasm".into()).expect("the hostile fixture loads")
 });
 
-fn ask(model: &str) -> Result<route_policy_host::types::Endpoint, Error> {
+fn ask(model: &str) -> Result<route_policy_contract::types::Endpoint, Error> {
     HOSTILE.resolve_endpoint(&EndpointRequest {
         model: model.into(),
         capability: Capability::Chat,
@@ -154,7 +154,7 @@ fn the_guard_refuses_the_naive_route_of_seed_000() {
 /// hostile fixture: each is refused, with the violation that names it.
 #[test]
 fn the_guard_refuses_every_known_bypass() {
-    use route_policy_host::types::{Credential, Plan, ProviderConfig};
+    use route_policy_contract::types::{Credential, Plan, ProviderConfig};
     let key = |profile: &str, provider: &str| Credential {
         profile_id: profile.into(),
         provider: provider.into(),
@@ -218,7 +218,11 @@ fn the_guard_refuses_every_known_bypass() {
 fn the_guard_bounds_what_a_policy_echoes() {
     let body = "a+".repeat(64 << 10);
     let verdict = HOSTILE.classify_error(&ProviderFailure { status: Some(500), body, ..Default::default() }).unwrap();
-    assert!(verdict.user_message.len() <= route_policy_host::guard::MAX_VERDICT_TEXT, "{}", verdict.user_message.len());
+    assert!(
+        verdict.user_message.len() <= route_policy_contract::guard::MAX_VERDICT_TEXT,
+        "{}",
+        verdict.user_message.len()
+    );
     assert!(verdict.user_message.ends_with(" …"), "a cut is marked");
 }
 
@@ -226,8 +230,8 @@ fn the_guard_bounds_what_a_policy_echoes() {
 /// client error is surfaced, not retried; the thousandth attempt moves on; any retry waits.
 #[test]
 fn the_host_floor_stops_a_retry_storm() {
-    use route_policy_host::guard::{MAX_ATTEMPTS, MIN_RETRY_DELAY_MS};
-    use route_policy_host::types::Action;
+    use route_policy_contract::guard::{MAX_ATTEMPTS, MIN_RETRY_DELAY_MS};
+    use route_policy_contract::types::Action;
     let ask = |status: u16, attempt: u32| {
         HOSTILE.classify_error(&ProviderFailure { status: Some(status), attempt, ..Default::default() }).unwrap()
     };

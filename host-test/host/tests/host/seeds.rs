@@ -1,10 +1,10 @@
 //! The seed stories, through the typed API an agent runtime would call.
 
-use route_policy_host::Router;
-use route_policy_host::types::{
+use route_policy_contract::types::{
     Action, Capability, CredentialKind, DropReason, EndpointRequest, FailureReason, FallbackRequest, Plan,
     ProviderConfig, ProviderFailure, Transport,
 };
+use route_policy_host::Router;
 use route_policy_testkit::{POLICY, codex_oauth};
 
 #[test]
