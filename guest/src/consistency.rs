@@ -5,8 +5,7 @@
 use crate::resolve_endpoint;
 use crate::rules::{ERRORS, POLICY};
 use crate::types::{
-    Action, EndpointRequest, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, ProviderFailure, Transport,
-    Verdict,
+    Action, FallbackPlan, FallbackRequest, PolicyError, PolicyErrorCode, ProviderFailure, Transport, Verdict,
 };
 
 /// `filter-fallbacks`: each candidate routes as `resolve-endpoint` answers for it (a plan never
@@ -18,13 +17,7 @@ pub fn plan(request: &FallbackRequest, answer: &Result<FallbackPlan, PolicyError
         return Err(format!("more candidates than the policy's limit of {limit}: {plan:?}"));
     }
     for candidate in &plan.candidates {
-        let resolved = resolve_endpoint(&EndpointRequest {
-            model: candidate.requested.clone(),
-            capability: request.capability,
-            providers: request.providers.clone(),
-            credentials: request.credentials.clone(),
-            env_base_url: request.env_base_url.clone(),
-        });
+        let resolved = resolve_endpoint(&request.endpoint_request(&candidate.requested));
         match resolved {
             Ok(e) if e.transport == candidate.transport && e.credential == candidate.credential => {}
             Err(e) if e.code == PolicyErrorCode::UnsupportedProvider && candidate.transport == Transport::Custom => {}

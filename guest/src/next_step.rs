@@ -19,9 +19,9 @@ use crate::redact;
 use crate::resolve::resolve_endpoint;
 use crate::rules::{self, ERRORS, LOOP, MODELS, OutcomeRule};
 use crate::types::{
-    Action, Attempt, CallFailure, CallState, Candidate, EndpointRequest, FailureReason, FallbackPlan, Finished,
-    NetworkKind, Next, Outcome, PolicyError, ProviderFailure, Rejection, RouteHealth, Sending, Served, Step,
-    StreamFaultKind, Timeouts, Verdict,
+    Action, Attempt, CallFailure, CallState, Candidate, FailureReason, FallbackPlan, Finished, NetworkKind, Next,
+    Outcome, PolicyError, ProviderFailure, Rejection, RouteHealth, Sending, Served, Step, StreamFaultKind, Timeouts,
+    Verdict,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -357,13 +357,7 @@ fn sending(
     refresh_credential: bool,
     spent_ms: u64,
 ) -> Result<Sending, PolicyError> {
-    let endpoint = resolve_endpoint(&EndpointRequest {
-        model: candidate.requested.clone(),
-        capability: call.chain.capability,
-        providers: call.chain.providers.clone(),
-        credentials: call.chain.credentials.clone(),
-        env_base_url: call.chain.env_base_url.clone(),
-    })?;
+    let endpoint = resolve_endpoint(&call.chain.endpoint_request(&candidate.requested))?;
     let rule = LOOP
         .timeouts
         .iter()

@@ -18,7 +18,7 @@ use route_policy_contract::guard::{self, Guard};
 use route_policy_contract::learning;
 use route_policy_contract::redact;
 use route_policy_contract::types::{
-    Attempt, AuthHeader, CallFailure, CallState, Candidate, Dropped, EndpointRequest, FallbackRequest, Finished,
+    Attempt, AuthHeader, CallFailure, CallState, Candidate, Dropped, FallbackPlan, FallbackRequest, Finished, Next,
     Outcome, Rejection, Sending, Step, Usage,
 };
 use route_policy_host::{DecisionLog, Router};
@@ -84,17 +84,81 @@ pub enum Failed {
         message: String,
     },
     /// The host stopped the call: the policy could not answer, or answered unsafely, or a
-    /// credential's secret is missing, or the caller went away. A code of the contract's host
-    /// errors (or `client-disconnected`), and a sentence.
+    /// credential's secret is missing, or the caller went away.
     Host {
-        /// `guard-refused`, `policy-trap`, `deadline-exceeded`, `missing-credential`, …
-        code: String,
+        /// Why, as a code.
+        code: HostCode,
         /// What happened.
         message: String,
     },
 }
 
+/// Why the host stopped a call: the contract's host error codes (CONTRACT.md), the policy's own
+/// error code when its `next-step` answered one, and the caller going away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostCode {
+    /// The policy's answer was unsafe, and withheld (`guard-refused`).
+    GuardRefused,
+    /// The host holds no secret for the credential (`missing-credential`).
+    MissingCredential,
+    /// The policy ran past its deadline (`deadline-exceeded`).
+    DeadlineExceeded,
+    /// The policy wanted more than its memory cap (`memory-exceeded`).
+    MemoryExceeded,
+    /// The policy trapped (`policy-trap`).
+    PolicyTrap,
+    /// The call was too heavy to hand to the sandbox (`invalid-input`).
+    InvalidInput,
+    /// The host could not run the call (`host-error`).
+    HostError,
+    /// The policy's own error (a `policy-error-code`).
+    Policy(route_policy_contract::types::PolicyErrorCode),
+    /// The caller went away (`client-disconnected`).
+    ClientDisconnected,
+}
+
+impl HostCode {
+    /// The code as answers and logs write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostCode::GuardRefused => "guard-refused",
+            HostCode::MissingCredential => "missing-credential",
+            HostCode::DeadlineExceeded => "deadline-exceeded",
+            HostCode::MemoryExceeded => "memory-exceeded",
+            HostCode::PolicyTrap => "policy-trap",
+            HostCode::InvalidInput => "invalid-input",
+            HostCode::HostError => "host-error",
+            HostCode::Policy(code) => code.as_str(),
+            HostCode::ClientDisconnected => "client-disconnected",
+        }
+    }
+
+    /// The code of a failed call to the policy.
+    pub fn of(error: &route_policy_host::Error) -> HostCode {
+        use route_policy_host::Error;
+        match error {
+            Error::Policy(e) => HostCode::Policy(e.code),
+            Error::Input(_) => HostCode::InvalidInput,
+            Error::Deadline { .. } => HostCode::DeadlineExceeded,
+            Error::Memory { .. } => HostCode::MemoryExceeded,
+            Error::Trap { .. } => HostCode::PolicyTrap,
+            Error::Guard { .. } => HostCode::GuardRefused,
+            Error::Host { .. } => HostCode::HostError,
+        }
+    }
+}
+
+impl std::fmt::Display for HostCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Failed {
+    fn host(code: HostCode, message: String) -> Failed {
+        Failed::Host { code, message }
+    }
+
     /// The sentence for the user.
     pub fn message(&self) -> &str {
         match self {
@@ -164,6 +228,96 @@ pub struct CallResult {
     pub result: Result<Served, Failed>,
     /// What happened, for the log.
     pub receipt: Receipt,
+}
+
+/// Where a streamed call's events go, and who is told whose answer they are.
+type Sink = (tokio::sync::mpsc::Sender<Bytes>, tokio::sync::watch::Sender<Option<Serving>>);
+
+/// One call under way: what the loop carries from step to step.
+struct Run {
+    /// The chain, with what earlier calls learned for its credentials.
+    chain: FallbackRequest,
+    /// The model the caller asked for.
+    requested: String,
+    streaming: bool,
+    started_ms: u64,
+    jitter_seed: u64,
+    attempts: Vec<Attempt>,
+    /// The body the newest attempt sent (a learned rejection must not echo it).
+    last_sent: Bytes,
+    /// The newest successful attempt's answer, and the model name it was sent.
+    last_answer: Option<Answer>,
+    last_upstream: String,
+    /// A streamed answer cut after the caller began reading it.
+    interrupted: Option<Failed>,
+    receipt: Receipt,
+}
+
+impl Run {
+    fn start<T: Transport>(executor: &Executor<T>, call: &ModelCall) -> Run {
+        let started_ms = executor.clock.now_ms();
+        let mut chain = call.chain.clone();
+        chain.rejections.extend(executor.learned.for_credentials(&chain.credentials, started_ms));
+        let requested = chain.explicit_override.clone().unwrap_or_else(|| chain.primary.clone());
+        let policy = executor.router.policy_info().map_or_else(|_| "unknown".to_owned(), |i| i.revision);
+        let receipt = Receipt {
+            requested: redact::short(&requested),
+            effective: None,
+            fallback: false,
+            notice: None,
+            failure: None,
+            attempts: Vec::new(),
+            learned: Vec::new(),
+            dropped: Vec::new(),
+            usage: None,
+            policy,
+            rules: Vec::new(),
+            step_micros: Vec::new(),
+        };
+        Run {
+            chain,
+            requested,
+            streaming: call.streaming(),
+            started_ms,
+            jitter_seed: seed(),
+            attempts: Vec::new(),
+            last_sent: Bytes::new(),
+            last_answer: None,
+            last_upstream: String::new(),
+            interrupted: None,
+            receipt,
+        }
+    }
+
+    /// The policy finished the call as served: the newest attempt's answer is the caller's.
+    fn served(&mut self, served: route_policy_contract::types::Served) -> Result<Served, Failed> {
+        let Some(answer) = self.last_answer.take() else {
+            let message = "the policy finished the call as served, but no attempt had succeeded".to_owned();
+            return Err(Failed::host(HostCode::HostError, message));
+        };
+        Ok(Served {
+            candidate: served.candidate,
+            upstream_model: std::mem::take(&mut self.last_upstream),
+            fallback: served.fallback,
+            notice: served.notice,
+            answer,
+        })
+    }
+}
+
+impl AttemptRecord {
+    fn of(attempt: &Attempt, send: &Sending) -> AttemptRecord {
+        AttemptRecord {
+            model: attempt.model.clone(),
+            credential: attempt.credential.clone(),
+            request_url: redact::url(&attempt.request_url),
+            delay_ms: send.delay_ms,
+            started_ms: attempt.started_ms,
+            ended_ms: attempt.ended_ms,
+            probe: send.probe,
+            outcome: attempt.outcome.clone(),
+        }
+    }
 }
 
 /// Runs model calls through a policy's `next-step`.
@@ -251,154 +405,123 @@ impl<T: Transport> Executor<T> {
         self.run_with(call, Some((sink, serving))).await
     }
 
-    async fn run_with(
-        &self,
-        call: &ModelCall,
-        sink: Option<(tokio::sync::mpsc::Sender<Bytes>, tokio::sync::watch::Sender<Option<Serving>>)>,
-    ) -> CallResult {
-        let streaming = call.streaming();
-        let started_ms = self.clock.now_ms();
-        let jitter_seed = seed();
-        let policy = self.router.policy_info().map_or_else(|_| "unknown".to_owned(), |i| i.revision);
-        let requested = call.chain.explicit_override.clone().unwrap_or_else(|| call.chain.primary.clone());
-        let mut receipt = Receipt {
-            requested: redact::short(&requested),
-            effective: None,
-            fallback: false,
-            notice: None,
-            failure: None,
-            attempts: Vec::new(),
-            learned: Vec::new(),
-            dropped: Vec::new(),
-            usage: None,
-            policy,
-            rules: Vec::new(),
-            step_micros: Vec::new(),
-        };
-        // The chain, with what earlier calls learned for its credentials.
-        let mut chain = call.chain.clone();
-        chain.rejections.extend(self.learned.for_credentials(&chain.credentials, started_ms));
-        let mut attempts: Vec<Attempt> = Vec::new();
-        let mut last_sent = Bytes::new();
-        let mut last_answer: Option<Answer> = None;
-        let mut last_upstream = String::new();
-        // A streamed answer cut after the caller began reading it: the policy is asked once
-        // more, so that its health learns of the fault, but its next step is not taken.
-        let mut interrupted: Option<Failed> = None;
+    async fn run_with(&self, call: &ModelCall, sink: Option<Sink>) -> CallResult {
+        let mut run = Run::start(self, call);
         let result = loop {
-            let state = CallState {
-                chain: chain.clone(),
-                streaming,
-                started_ms,
-                now_ms: self.clock.now_ms(),
-                attempts: attempts.clone(),
-                health: self.health.snapshot_for(&chain.credentials),
-                jitter_seed,
-            };
-            let asked = std::time::Instant::now();
-            let answered = self.router.next_step(&state);
-            receipt.step_micros.push(asked.elapsed().as_micros() as u64);
-            let next = match answered {
+            let next = match self.step(&mut run) {
                 Ok(next) => next,
-                // The caller's sentence names the policy by revision, never by its path here.
-                Err(error) => {
-                    break Err(Failed::Host { code: error.code().to_owned(), message: error.public_message() });
-                }
+                Err(failed) => break Err(failed),
             };
-            self.health.store(&next.health);
-            if attempts.is_empty() {
-                receipt.dropped.clone_from(&next.plan.dropped);
-            }
-            self.learn(&next.learned, &attempts, &chain, &last_sent, &mut receipt);
-            receipt.rules.extend(next.rules.iter().cloned());
-            if let Some(failed) = interrupted.take() {
+            // A stream cut after the caller began reading it: the policy was asked once more,
+            // so that its health learned of the fault, but its next step is not taken.
+            if let Some(failed) = run.interrupted.take() {
                 break Err(failed);
             }
             let send = match next.step {
-                Step::Finish(Finished::Served(served)) => match last_answer.take() {
-                    Some(answer) => {
-                        break Ok(Served {
-                            candidate: served.candidate,
-                            upstream_model: last_upstream,
-                            fallback: served.fallback,
-                            notice: served.notice,
-                            answer,
-                        });
-                    }
-                    None => {
-                        break Err(Failed::Host {
-                            code: "host-error".to_owned(),
-                            message: "the policy finished the call as served, but no attempt had succeeded".to_owned(),
-                        });
-                    }
-                },
+                Step::Finish(Finished::Served(served)) => break run.served(served),
                 Step::Finish(Finished::Failed(failure)) => break Err(Failed::Policy(Box::new(failure))),
                 Step::Send(send) => send,
             };
-            if attempts.len() >= guard::MAX_CALL_ATTEMPTS {
-                break Err(Failed::Host {
-                    code: "guard-refused".to_owned(),
-                    message: format!(
-                        "the policy asked for attempt {} of one call; the host allows {}",
-                        attempts.len() + 1,
-                        guard::MAX_CALL_ATTEMPTS
-                    ),
-                });
+            if let Err(failed) = self.send(&mut run, call, &next.plan, send, sink.as_ref()).await {
+                break Err(failed);
             }
-            let mut outgoing = match self.outgoing(call, &send, streaming) {
-                Ok(outgoing) => outgoing,
-                Err(failed) => break Err(failed),
-            };
-            if let Some((bytes, serving)) = sink.as_ref().filter(|_| streaming) {
-                outgoing.sink = Some(bytes.clone());
-                let first = next.plan.candidates.first();
-                let fallback = first.is_none_or(|f| f != &send.candidate || f.requested != requested);
-                serving.send_replace(Some(Serving { candidate: send.candidate.clone(), fallback }));
-            }
-            last_sent = outgoing.body.clone();
-            self.clock.sleep(send.delay_ms).await;
-            let attempt_started = self.clock.now_ms();
-            let sent = self.transport.send(outgoing).await;
-            let attempt = Attempt {
-                model: send.candidate.model.clone(),
-                credential: send.candidate.credential.clone(),
-                request_url: send.endpoint.request_url.clone(),
-                started_ms: attempt_started,
-                ended_ms: self.clock.now_ms(),
-                outcome: sent.outcome,
-            };
-            receipt.attempts.push(AttemptRecord {
-                model: attempt.model.clone(),
-                credential: attempt.credential.clone(),
-                request_url: redact::url(&attempt.request_url),
-                delay_ms: send.delay_ms,
-                started_ms: attempt.started_ms,
-                ended_ms: attempt.ended_ms,
-                probe: send.probe,
-                outcome: attempt.outcome.clone(),
-            });
-            let cut = !matches!(attempt.outcome, Outcome::Success(_)) && sent.forwarded;
-            if sent.abandoned {
-                break Err(Failed::Host {
-                    code: "client-disconnected".to_owned(),
-                    message: "the caller went away; the upstream request was dropped".to_owned(),
-                });
-            }
-            if cut {
-                let message = format!(
-                    "the answer from {} was cut off ({}); what arrived is incomplete",
-                    redact::short(&attempt.model),
-                    describe(&attempt.outcome)
-                );
-                let (model, outcome) = (attempt.model.clone(), attempt.outcome.clone());
-                attempts.push(attempt);
-                interrupted = Some(Failed::Interrupted { model, outcome, message });
-                continue;
-            }
-            attempts.push(attempt);
-            last_answer = sent.answer;
-            last_upstream = send.endpoint.upstream_model.clone();
         };
+        self.finish(run, result)
+    }
+
+    /// Asks the policy for the call's next step, and keeps what the answer says to keep: the
+    /// route health it returns, the rejection the newest attempt taught (past the floor), the
+    /// plan's drops (from the first step), the rules that decided.
+    fn step(&self, run: &mut Run) -> Result<Next, Failed> {
+        let state = CallState {
+            chain: run.chain.clone(),
+            streaming: run.streaming,
+            started_ms: run.started_ms,
+            now_ms: self.clock.now_ms(),
+            attempts: run.attempts.clone(),
+            health: self.health.snapshot_for(&run.chain.credentials),
+            jitter_seed: run.jitter_seed,
+        };
+        let asked = std::time::Instant::now();
+        let answered = self.router.next_step(&state);
+        run.receipt.step_micros.push(asked.elapsed().as_micros() as u64);
+        // The caller's sentence names the policy by revision, never by its path here.
+        let next = answered.map_err(|error| Failed::host(HostCode::of(&error), error.public_message()))?;
+        self.health.store(&next.health);
+        if run.attempts.is_empty() {
+            run.receipt.dropped.clone_from(&next.plan.dropped);
+        }
+        self.learn(&next.learned, run);
+        run.receipt.rules.extend(next.rules.iter().cloned());
+        Ok(next)
+    }
+
+    /// Sends one attempt as the step says, and records what happened as a fact for the next
+    /// step. `Err` ends the call (a refusal before sending, or a caller that went away).
+    async fn send(
+        &self,
+        run: &mut Run,
+        call: &ModelCall,
+        plan: &FallbackPlan,
+        send: Sending,
+        sink: Option<&Sink>,
+    ) -> Result<(), Failed> {
+        if run.attempts.len() >= guard::MAX_CALL_ATTEMPTS {
+            return Err(Failed::host(
+                HostCode::GuardRefused,
+                format!(
+                    "the policy asked for attempt {} of one call; the host allows {}",
+                    run.attempts.len() + 1,
+                    guard::MAX_CALL_ATTEMPTS
+                ),
+            ));
+        }
+        let mut outgoing = self.outgoing(call, &send, run.streaming)?;
+        if let Some((bytes, serving)) = sink.filter(|_| run.streaming) {
+            outgoing.sink = Some(bytes.clone());
+            let first = plan.candidates.first();
+            let fallback = first.is_none_or(|f| f != &send.candidate || f.requested != run.requested);
+            serving.send_replace(Some(Serving { candidate: send.candidate.clone(), fallback }));
+        }
+        run.last_sent = outgoing.body.clone();
+        self.clock.sleep(send.delay_ms).await;
+        let started_ms = self.clock.now_ms();
+        let sent = self.transport.send(outgoing).await;
+        let attempt = Attempt {
+            model: send.candidate.model.clone(),
+            credential: send.candidate.credential.clone(),
+            request_url: send.endpoint.request_url.clone(),
+            started_ms,
+            ended_ms: self.clock.now_ms(),
+            outcome: sent.outcome,
+        };
+        run.receipt.attempts.push(AttemptRecord::of(&attempt, &send));
+        if sent.abandoned {
+            return Err(Failed::host(
+                HostCode::ClientDisconnected,
+                "the caller went away; the upstream request was dropped".to_owned(),
+            ));
+        }
+        let cut = !matches!(attempt.outcome, Outcome::Success(_)) && sent.forwarded;
+        if cut {
+            let message = format!(
+                "the answer from {} was cut off ({}); what arrived is incomplete",
+                redact::short(&attempt.model),
+                describe(&attempt.outcome)
+            );
+            let (model, outcome) = (attempt.model.clone(), attempt.outcome.clone());
+            run.interrupted = Some(Failed::Interrupted { model, outcome, message });
+        } else {
+            run.last_answer = sent.answer;
+            run.last_upstream = send.endpoint.upstream_model.clone();
+        }
+        run.attempts.push(attempt);
+        Ok(())
+    }
+
+    /// Completes the receipt, logs it, and hands back the call's result.
+    fn finish(&self, mut run: Run, result: Result<Served, Failed>) -> CallResult {
+        let receipt = &mut run.receipt;
         match &result {
             Ok(served) => {
                 receipt.effective = Some(served.candidate.model.clone());
@@ -409,29 +532,24 @@ impl<T: Transport> Executor<T> {
             Err(failed) => receipt.failure = Some(failed.message().to_owned()),
         }
         if let Some(log) = &self.log {
-            log.record_receipt(&serde_json::to_value(&receipt).unwrap_or(Value::Null));
+            log.record_receipt(&serde_json::to_value(&*receipt).unwrap_or(Value::Null));
         }
-        CallResult { result, receipt }
+        CallResult { result, receipt: run.receipt }
     }
 
     /// Keeps what the newest attempt taught, past the host's floor, for its credential.
-    fn learn(
-        &self,
-        taught: &[Rejection],
-        attempts: &[Attempt],
-        chain: &FallbackRequest,
-        sent: &[u8],
-        receipt: &mut Receipt,
-    ) {
-        let Some(attempt) = attempts.last() else { return };
-        let Some(credential) = chain.credentials.iter().find(|c| c.profile_id == attempt.credential) else { return };
+    fn learn(&self, taught: &[Rejection], run: &mut Run) {
+        let Some(attempt) = run.attempts.last() else { return };
+        let Some(credential) = run.chain.credentials.iter().find(|c| c.profile_id == attempt.credential) else {
+            return;
+        };
         for rejection in taught {
-            match learning::learnable(rejection, attempt, credential, sent) {
+            match learning::learnable(rejection, attempt, credential, &run.last_sent) {
                 Ok(()) => {
                     self.learned.keep(rejection.clone(), &credential.profile_id, self.clock.now_ms());
-                    receipt.learned.push(rejection.clone());
+                    run.receipt.learned.push(rejection.clone());
                 }
-                Err(_) => receipt.rules.push("host.floor.unlearnable".to_owned()),
+                Err(_) => run.receipt.rules.push("host.floor.unlearnable".to_owned()),
             }
         }
     }
@@ -440,35 +558,28 @@ impl<T: Transport> Executor<T> {
     /// then is the credential's secret attached.
     fn outgoing(&self, call: &ModelCall, send: &Sending, streaming: bool) -> Result<Outgoing, Failed> {
         let endpoint = &send.endpoint;
-        let request = EndpointRequest {
-            model: send.candidate.requested.clone(),
-            capability: call.chain.capability,
-            providers: call.chain.providers.clone(),
-            credentials: call.chain.credentials.clone(),
-            env_base_url: call.chain.env_base_url.clone(),
-        };
-        self.guard.check_endpoint(&request, endpoint).map_err(|violation| Failed::Host {
-            code: "guard-refused".to_owned(),
-            message: guard::refusal("serving this call", &violation),
+        let request = call.chain.endpoint_request(&send.candidate.requested);
+        self.guard.check_endpoint(&request, endpoint).map_err(|violation| {
+            Failed::host(HostCode::GuardRefused, guard::refusal("serving this call", &violation))
         })?;
         let api = Api::of(&endpoint.request_url);
         let asked = if call.body.get("messages").is_some() { Api::ChatCompletions } else { Api::Responses };
         if api != Api::Other && api != asked {
-            return Err(Failed::Host {
-                code: "host-error".to_owned(),
-                message: format!(
+            return Err(Failed::host(
+                HostCode::HostError,
+                format!(
                     "the policy routed {} to {}, which speaks another API than this request; give the chain models of one API",
                     redact::short(&send.candidate.model),
                     redact::url(&endpoint.request_url)
                 ),
-            });
+            ));
         }
         if send.refresh_credential {
             self.credentials.refresh(&endpoint.credential);
         }
-        let secret = self.credentials.secret(&endpoint.credential).ok_or_else(|| Failed::Host {
-            code: "missing-credential".to_owned(),
-            message: format!("the host holds no secret for credential `{}`", redact::short(&endpoint.credential)),
+        let secret = self.credentials.secret(&endpoint.credential).ok_or_else(|| {
+            let message = format!("the host holds no secret for credential `{}`", redact::short(&endpoint.credential));
+            Failed::host(HostCode::MissingCredential, message)
         })?;
         let auth = match endpoint.auth_header {
             AuthHeader::Bearer => ("authorization".to_owned(), format!("Bearer {}", secret.expose())),

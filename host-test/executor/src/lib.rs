@@ -42,7 +42,7 @@ mod transport;
 
 pub use clock::Clock;
 pub use credentials::{Credentials, Secret, StaticCredentials};
-pub use executor::{AttemptRecord, CallResult, Executor, Failed, ModelCall, Receipt, Served, Serving};
+pub use executor::{AttemptRecord, CallResult, Executor, Failed, HostCode, ModelCall, Receipt, Served, Serving};
 pub use health::{HealthStore, MAX_ROUTES};
 pub use http::{ERROR_BODY_BYTES, HttpTransport, RouteError};
 pub use learned::{Learned, LearnedStore};

@@ -4,7 +4,9 @@
 //! between them, what was never resent. Waits run at [`SCALE`] of their length.
 
 use route_policy_contract::types::{FailureReason, FallbackRequest, Usage};
-use route_policy_executor::{CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Secret, StaticCredentials};
+use route_policy_executor::{
+    CallResult, Clock, Executor, Failed, HostCode, HttpTransport, ModelCall, Secret, StaticCredentials,
+};
 use route_policy_fake_upstream::{ANSWER, FakeUpstream, Logged};
 use route_policy_testkit::POLICY;
 use serde_json::{Value, json};
@@ -461,7 +463,7 @@ fn the_guard_stops_a_hostile_policys_send_before_any_secret_leaves() {
         let chain = signin_chain(&format!("send codex {}/steal", b.fake.origin()), &[], json!([]));
         let result = executor.run(&ModelCall { chain, body: json!({"input": "hi"}) }).await;
         let Err(Failed::Host { code, .. }) = &result.result else { panic!("{:?}", result.result) };
-        assert_eq!(code, "guard-refused");
+        assert_eq!(*code, HostCode::GuardRefused);
         assert!(b.fake.log().is_empty(), "nothing reached the host it named: {:?}", b.fake.log());
     });
 }
@@ -572,7 +574,7 @@ fn hostile_executor(b: &Bench, scale: f64) -> Executor<HttpTransport> {
 
 fn guard_refusal(result: &CallResult) -> &str {
     match &result.result {
-        Err(Failed::Host { code, message }) if code == "guard-refused" => message,
+        Err(Failed::Host { code: HostCode::GuardRefused, message }) => message,
         other => panic!("not refused by the guard: {other:?}"),
     }
 }

@@ -24,7 +24,7 @@ use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use route_policy_contract::types::{Capability, FailureReason, FallbackRequest, Outcome};
 use route_policy_executor::{
-    CallResult, Clock, Executor, Failed, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
+    CallResult, Clock, Executor, Failed, HostCode, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
 };
 use route_policy_host::{
     DecisionLog, Engine, LoadError, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
@@ -737,7 +737,7 @@ impl Gateway {
             Ok(_) => "served",
             Err(Failed::Policy(_)) => "failed",
             Err(Failed::Interrupted { .. }) => "interrupted",
-            Err(Failed::Host { code, .. }) if code == "client-disconnected" => "client-disconnected",
+            Err(Failed::Host { code: HostCode::ClientDisconnected, .. }) => "client-disconnected",
             Err(Failed::Host { .. }) => "host-error",
         };
         self.metrics.call(word);
@@ -875,7 +875,7 @@ fn failure_response(failed: &Failed, receipt: &Receipt, policy: Value) -> Respon
             (status, code.unwrap_or_else(|| "unknown".to_owned()), failure.verdict.retry_after_ms)
         }
         Failed::Interrupted { .. } => (StatusCode::BAD_GATEWAY, "stream_interrupted".to_owned(), None),
-        Failed::Host { code, .. } => (StatusCode::INTERNAL_SERVER_ERROR, code.clone(), None),
+        Failed::Host { code, .. } => (StatusCode::INTERNAL_SERVER_ERROR, code.as_str().to_owned(), None),
     };
     let attempts: Vec<Value> =
         receipt.attempts.iter().map(|a| json!({"model": a.model, "outcome": outcome_word(&a.outcome)})).collect();

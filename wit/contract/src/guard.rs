@@ -422,14 +422,7 @@ impl Guard {
                 if send.endpoint.credential != send.candidate.credential {
                     return refuse("sends with another credential than its candidate's".to_owned());
                 }
-                let request = EndpointRequest {
-                    model: send.candidate.requested.clone(),
-                    capability: call.chain.capability,
-                    providers: call.chain.providers.clone(),
-                    credentials: call.chain.credentials.clone(),
-                    env_base_url: call.chain.env_base_url.clone(),
-                };
-                self.check_endpoint(&request, &send.endpoint)?;
+                self.check_endpoint(&call.chain.endpoint_request(&send.candidate.requested), &send.endpoint)?;
                 if call.attempts.len() >= MAX_CALL_ATTEMPTS {
                     return refuse(format!(
                         "would make attempt {} of one call; the host allows {MAX_CALL_ATTEMPTS}",

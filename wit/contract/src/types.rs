@@ -309,6 +309,21 @@ pub struct FallbackRequest {
     pub env_base_url: Option<String>,
 }
 
+impl FallbackRequest {
+    /// The `resolve-endpoint` request for one ref of this chain (`requested`, as written):
+    /// the chain's capability, providers, credentials and `env-base-url`. The policy routes
+    /// each candidate with it, and every host checks each send's endpoint against it.
+    pub fn endpoint_request(&self, requested: &str) -> EndpointRequest {
+        EndpointRequest {
+            model: requested.to_owned(),
+            capability: self.capability,
+            providers: self.providers.clone(),
+            credentials: self.credentials.clone(),
+            env_base_url: self.env_base_url.clone(),
+        }
+    }
+}
+
 /// A model the host may try, with the route it would take.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
