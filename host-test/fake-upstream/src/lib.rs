@@ -3,7 +3,8 @@
 //! fault; every request it sees goes into a log the tests judge the executor by.
 //!
 //! The model is `FAULT/REAL-MODEL` (or a bare `REAL-MODEL`, which is healthy), e.g.
-//! `unavailable/gpt-4o`. Faults (LIVE-LOOP.md's table):
+//! `unavailable/gpt-4o`; where a provider's ids hold no `/` (OpenAI's), the fault may end the
+//! name instead: `gpt-5.5-unavailable`. Faults (LIVE-LOOP.md's table):
 //!
 //! | fault | what it does |
 //! |---|---|
@@ -57,6 +58,39 @@ twenty-seven twenty-eight twenty-nine thirty thirty-one thirty-two thirty-three 
 thirty-seven thirty-eight thirty-nine forty forty-one forty-two forty-three forty-four forty-five forty-six \
 forty-seven forty-eight forty-nine fifty fifty-one fifty-two fifty-three fifty-four fifty-five fifty-six \
 fifty-seven fifty-eight fifty-nine sixty";
+
+/// The faults a model may name, as its first path segment (`unavailable/gpt-4o`) or, where a
+/// provider's ids hold no `/` (OpenAI's), as a suffix (`gpt-5.5-unavailable`).
+const NAMED_FAULTS: &[&str] = &[
+    "unavailable",
+    "rate-limited",
+    "retry-after-once",
+    "error-once",
+    "reset-once",
+    "silent",
+    "slow-first-token",
+    "cut",
+    "stall",
+    "malformed",
+    "no-done",
+    "context",
+    "content-policy",
+    "rejects-prefill",
+    "not-for-account",
+];
+
+/// A model's fault and its bare name.
+fn fault_of(model: &str) -> (String, String) {
+    if let Some((fault, bare)) = model.split_once('/') {
+        return (fault.to_owned(), bare.to_owned());
+    }
+    for fault in NAMED_FAULTS {
+        if let Some(bare) = model.strip_suffix(fault).and_then(|m| m.strip_suffix('-')).filter(|b| !b.is_empty()) {
+            return ((*fault).to_owned(), bare.to_owned());
+        }
+    }
+    (String::new(), model.to_owned())
+}
 
 /// The top-level request fields OpenAI's Chat Completions and Responses APIs know. Any other is
 /// refused with a 400 that names it, as OpenAI does ("Unrecognized request argument supplied:
@@ -261,10 +295,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_owned();
-    let (fault, bare) = match model.split_once('/') {
-        Some((fault, bare)) => (fault.to_owned(), bare.to_owned()),
-        None => (String::new(), model.clone()),
-    };
+    let (fault, bare) = fault_of(&model);
     let credential = match &bearer {
         Some(b) if b.starts_with("sk-") => "api-key",
         Some(_) => "sign-in",
