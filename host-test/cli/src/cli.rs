@@ -11,33 +11,33 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "route-policy", version, about, long_about = None)]
 pub struct Cli {
-    /// The engine and policy options.
-    #[command(flatten)]
-    pub engine: EngineArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// How to build the engine and which policy to load.
+/// Which policy to load, and the sandbox it runs in: the options of every command that runs a
+/// policy (and of no other).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Policy and sandbox")]
 pub struct EngineArgs {
     /// The policy component to load (default: the one built from guest/ with this binary).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub component: Option<PathBuf>,
     /// Also let PROVIDER's credentials go to HOST (a proxy you run for it: a name, host:port,
     /// or http://loopback:port); repeatable.
-    #[arg(long, global = true, value_name = "PROVIDER=HOST")]
+    #[arg(long, value_name = "PROVIDER=HOST")]
     pub allow_host: Vec<String>,
     /// Cache compiled policies in this directory.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Per-call deadline in milliseconds.
-    #[arg(long, global = true, value_name = "MS", default_value_t = 50)]
-    pub deadline_ms: u64,
-    /// Per-instance memory cap in MiB.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 16)]
-    pub memory_mib: usize,
+    /// The policy's CPU deadline for one call into the sandbox, in milliseconds: how long the
+    /// policy may think, not how long a model request may take (the policy sets those).
+    #[arg(long, alias = "deadline-ms", value_name = "MS", default_value_t = 50)]
+    pub policy_deadline_ms: u64,
+    /// The policy's memory cap per instance, in MiB.
+    #[arg(long, alias = "memory-mib", value_name = "MIB", default_value_t = 16)]
+    pub policy_memory_mib: usize,
 }
 
 /// What a command returns: its exit code, or an error for stderr (exit code 2).
@@ -47,10 +47,16 @@ pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read JSON Lines requests on stdin; write one JSON answer per line, in order.
-    Eval,
+    Eval {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Tell the seed stories over real HTTP to an in-process fake upstream: what a naive host
     /// got, then the call driven by the policy, attempt by attempt.
-    Demo,
+    Demo {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Resolve one endpoint request (JSON as an argument, or on stdin).
     Resolve(OneShot),
     /// Filter one fallback chain (JSON as an argument, or on stdin).
@@ -62,11 +68,21 @@ pub enum Command {
         /// Vector files or folders.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Show the policy's identity, size and imports.
-    Inspect,
+    Inspect {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Like eval, over a hot-swappable policy: verified reloads, answers tagged with the policy.
-    Serve(serve::ServeArgs),
+    Serve {
+        #[command(flatten)]
+        args: serve::ServeArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Measure the policy against the same logic called natively (a quick run, under 30 s).
     Bench {
         /// Print one JSON object instead of a table.
@@ -75,6 +91,8 @@ pub enum Command {
         /// Print the benchmark's requests as eval lines (for other hosts' benchmarks) and stop.
         #[arg(long)]
         inputs: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Serve the fake OpenAI/ChatGPT upstream of the tests on 127.0.0.1 (for hosts in other
     /// languages): prints its origin, serves until stdin closes.
@@ -105,6 +123,8 @@ pub enum Command {
         /// it: try the gateway without a provider account.
         #[arg(long)]
         fake_upstream: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Make an ed25519 key pair for signing policies: NAME.key (secret) and NAME.pub.
     Keygen {
@@ -138,6 +158,8 @@ pub enum Command {
         /// Canary vectors it must pass (default: the shipped canary).
         #[arg(long, value_name = "FILE")]
         canary: Option<PathBuf>,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
 }
 
@@ -149,6 +171,8 @@ pub struct OneShot {
     /// Print the raw JSON answer instead of a readable one.
     #[arg(long)]
     pub json_output: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Runs the command line; the binary's `main`.
@@ -183,28 +207,29 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         _ => {}
     }
-    let engine = cli.engine.engine()?;
     match cli.command {
-        Command::Eval => eval::run(&cli.engine.policy(&engine)?),
-        Command::Demo => demo::run(std::sync::Arc::new(cli.engine.policy(&engine)?)),
-        Command::Resolve(one) => oneshot::run(&cli.engine.policy(&engine)?, "resolve-endpoint", one),
-        Command::Filter(one) => oneshot::run(&cli.engine.policy(&engine)?, "filter-fallbacks", one),
-        Command::Classify(one) => oneshot::run(&cli.engine.policy(&engine)?, "classify-error", one),
-        Command::Check { files } => check::run(&cli.engine.policy(&engine)?, &files),
-        Command::Inspect => commands::inspect::run(&cli.engine, &engine),
-        Command::Serve(args) => serve::run(engine, cli.engine.component, args),
-        Command::Gateway { config, listen, fake_upstream, watch, trusted_key, registry } => {
+        Command::Eval { engine } => eval::run(&engine.load()?),
+        Command::Demo { engine } => demo::run(std::sync::Arc::new(engine.load()?)),
+        Command::Resolve(one) => oneshot::run(&one.engine.load()?, "resolve-endpoint", one),
+        Command::Filter(one) => oneshot::run(&one.engine.load()?, "filter-fallbacks", one),
+        Command::Classify(one) => oneshot::run(&one.engine.load()?, "classify-error", one),
+        Command::Check { files, engine } => check::run(&engine.load()?, &files),
+        Command::Inspect { engine: args } => commands::inspect::run(&args, &args.engine()?),
+        Command::Serve { args, engine } => serve::run(engine.engine()?, engine.component, args),
+        Command::Gateway { config, listen, fake_upstream, watch, trusted_key, registry, engine } => {
             let options = commands::gateway::Options { listen, fake_upstream, watch, trusted_key, registry };
-            commands::gateway::run(engine, cli.engine.component, &config, options)
+            commands::gateway::run(engine.engine()?, engine.component, &config, options)
         }
-        Command::Push { file, target, canary } => commands::registry::push(&engine, &file, &target, canary.as_deref()),
+        Command::Push { file, target, canary, engine } => {
+            commands::registry::push(&engine.engine()?, &file, &target, canary.as_deref())
+        }
         Command::Bench { inputs: true, .. } => {
             for (op, call) in crate::bench::inputs() {
                 println!("{}", serde_json::json!({"op": op, "input": call.input()}));
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { json, .. } => commands::bench::run(&engine, json),
+        Command::Bench { json, engine, .. } => commands::bench::run(&engine.engine()?, json),
         Command::Keygen { .. } | Command::Sign { .. } | Command::Tag { .. } | Command::FakeUpstream { .. } => {
             unreachable!("answered above")
         }
@@ -215,8 +240,8 @@ impl EngineArgs {
     /// The engine these arguments describe.
     pub fn engine(&self) -> CliResult<Engine> {
         let mut builder = Engine::builder()
-            .deadline(std::time::Duration::from_millis(self.deadline_ms))
-            .memory_limit(self.memory_mib << 20);
+            .deadline(std::time::Duration::from_millis(self.policy_deadline_ms))
+            .memory_limit(self.policy_memory_mib << 20);
         for entry in &self.allow_host {
             let (provider, host) = entry
                 .split_once('=')
@@ -227,6 +252,11 @@ impl EngineArgs {
             builder = builder.cache_dir(dir);
         }
         Ok(builder.build()?)
+    }
+
+    /// The engine, and the policy these arguments name loaded in it.
+    pub fn load(&self) -> CliResult<Policy> {
+        self.policy(&self.engine()?)
     }
 
     /// The policy these arguments name.

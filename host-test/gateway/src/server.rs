@@ -580,14 +580,10 @@ impl Gateway {
         };
         let (primary, configured) = match self.config.model(&model) {
             Some(entry) => (entry.primary.clone(), entry.fallbacks.clone()),
-            None if self.servable_ref(&model) => (model.clone(), Vec::new()),
-            None => {
-                return Err(Box::new(self.refuse(
-                    StatusCode::NOT_FOUND,
-                    "model_not_found",
-                    format!("this gateway serves no model `{model}`: GET /v1/models lists the ones it does"),
-                )));
-            }
+            None => match self.read_ref(&model) {
+                Ok(read) => (read, Vec::new()),
+                Err(why) => return Err(Box::new(self.refuse(StatusCode::NOT_FOUND, "model_not_found", why))),
+            },
         };
         let chain = FallbackRequest {
             capability: Capability::Chat,
@@ -604,12 +600,37 @@ impl Gateway {
         Ok((ModelCall { chain, body }, model))
     }
 
-    /// Whether `model` is a `provider/model` ref for a provider the gateway holds a
-    /// credential for.
-    fn servable_ref(&self, model: &str) -> bool {
-        model.split_once('/').is_some_and(|(provider, name)| {
-            !name.is_empty() && self.config.credentials.iter().any(|c| c.provider == provider)
-        })
+    /// A model that is not a configured name, read as a ref: `provider/model` for a provider
+    /// the gateway holds a credential for, or a bare name, which means `openai/NAME` (as in
+    /// the contract). When no credential serves it, the refusal says how it was read and what
+    /// this gateway does serve (the names `GET /v1/models` lists, and refs of which providers).
+    fn read_ref(&self, model: &str) -> Result<String, String> {
+        let (provider, read) = match model.split_once('/') {
+            Some((provider, name)) if !provider.is_empty() && !name.is_empty() => (provider, model.to_owned()),
+            Some(_) => return Err(format!("`{}` is not a model ref: write PROVIDER/MODEL", printable(model))),
+            None => ("openai", format!("openai/{model}")),
+        };
+        let serves = |p: &str| {
+            self.config.credentials.iter().any(|c| {
+                c.provider.eq_ignore_ascii_case(p) || (p == "openai" && c.provider.eq_ignore_ascii_case("openai-codex"))
+            })
+        };
+        if serves(provider) {
+            return Ok(read);
+        }
+        let names: Vec<&str> = self.config.models.iter().map(|m| m.name.as_str()).collect();
+        let mut providers: Vec<&str> = self.config.credentials.iter().map(|c| c.provider.as_str()).collect();
+        providers.sort_unstable();
+        providers.dedup();
+        let shown = |list: &[&str]| if list.is_empty() { "none".to_owned() } else { list.join(", ") };
+        let read_as = if model.contains('/') { String::new() } else { format!(" (a bare name means {read})") };
+        Err(format!(
+            "`{}` is not a configured model, and this gateway holds no credential for {provider}{read_as}. \
+             It serves the configured names ({}; GET /v1/models lists them) and PROVIDER/MODEL refs for: {}",
+            printable(model),
+            shown(&names),
+            shown(&providers)
+        ))
     }
 
     /// A call's answer, whole (a held stream is sent as it arrived, all at once).

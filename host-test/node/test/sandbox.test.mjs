@@ -102,7 +102,7 @@ test('the guard refuses what the wasmtime host refuses, in the same words', asyn
   const input = `${[...refused, ...served].join('\n')}\n`;
   const flags = ['--component', paths.fixture('hostile'), '--allow-host', 'openai=proxy.internal'];
   const [wasmtime, node] = await Promise.all([
-    runLines(paths.cli, [...flags, 'eval'], input),
+    runLines(paths.cli, ['eval', ...flags], input),
     runLines(process.execPath, [EVAL, ...flags, '--toolkit', paths.toolkit], input),
   ]);
   assert.deepEqual(node, wasmtime);

@@ -119,7 +119,7 @@ function lines() {
 test('the Node host and the wasmtime CLI answer every line alike, byte for byte', async () => {
   const input = lines();
   const [wasmtime, node] = await Promise.all([
-    runLines(paths.cli, ['--component', paths.component, 'eval'], input),
+    runLines(paths.cli, ['eval', '--component', paths.component], input),
     runLines(process.execPath, [EVAL, '--component', paths.component, '--toolkit', paths.toolkit], input),
   ]);
   assert.equal(node.length, wasmtime.length, 'one answer per line in both');

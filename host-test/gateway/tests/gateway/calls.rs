@@ -62,7 +62,7 @@ async fn bad_requests_get_an_error_that_names_the_problem_and_reach_no_upstream(
         (raw(b"{\"model\": \"smart\xff\"}".to_vec()).await.unwrap(), 400, "invalid_json", "not UTF-8"),
         (raw(b"[1, 2]".to_vec()).await.unwrap(), 400, "invalid_request", "JSON object"),
         (raw(vec![b' '; MAX_REQUEST_BYTES + 1]).await.unwrap(), 413, "request_too_large", "larger than"),
-        (rig.chat(ask("no-such-model", false)).await, 404, "model_not_found", "no-such-model"),
+        (rig.chat(ask("nowhere/no-such-model", false)).await, 404, "model_not_found", "no credential for nowhere"),
         (rig.chat(json!({"model": "smart"})).await, 400, "missing_messages", "messages"),
         (rig.chat(json!({"messages": []})).await, 400, "missing_model", "model"),
         (rig.chat(json!({"model": "smart", "messages": [], "stream": "yes"})).await, 400, "invalid_stream", "stream"),
@@ -218,7 +218,7 @@ async fn the_responses_api_streams_through() {
 async fn metrics_count_what_the_loop_did() {
     let rig = rig("").await;
     assert_eq!(rig.chat(ask("smart", false)).await.status(), 200);
-    assert_eq!(rig.chat(ask("no-such-model", false)).await.status(), 404);
+    assert_eq!(rig.chat(ask("nowhere/no-such-model", false)).await.status(), 404);
     let metrics = rig.client.get(format!("{}/metrics", rig.origin)).send().await.unwrap().text().await.unwrap();
     let has = |line: &str| metrics.lines().any(|l| l == line);
     assert!(has(r#"route_policy_calls_total{result="fallback"} 1"#), "{metrics}");
@@ -332,4 +332,26 @@ async fn a_failed_calls_message_promises_nothing_more() {
     for promise in ["retrying", "next candidate"] {
         assert!(!message.contains(promise), "{message}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_name_is_read_as_openai_and_the_refusal_says_so() {
+    let fake = route_policy_fake_upstream::FakeUpstream::start(SCALE).await.unwrap();
+    // SAFETY: set once, to the same value, before any gateway reads it.
+    unsafe { std::env::set_var("ROUTE_POLICY_GATEWAY_TEST_KEY", KEY) };
+    let text = format!(
+        "[[providers]]\nid = \"fake\"\nbase-url = \"{}/v1\"\n\n[[credentials]]\nprofile-id = \"k\"\nprovider = \"fake\"\nkind = \"api-key\"\nsecret-env = \"ROUTE_POLICY_GATEWAY_TEST_KEY\"\n\n[[models]]\nname = \"local\"\nprimary = \"fake/beta\"\n",
+        fake.origin()
+    );
+    let rig = serve(fake, &text).await;
+    let response = rig.chat(ask("gpt-5.5", false)).await;
+    assert_eq!(response.status(), 404);
+    let body: Value = json_of(response).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("a bare name means openai/gpt-5.5"), "{message}");
+    assert!(message.contains("(local;") && message.contains("refs for: fake"), "{message}");
+    // What the refusal names is what the gateway serves.
+    assert_eq!(rig.chat(ask("local", false)).await.status(), 200);
+    assert_eq!(rig.chat(ask("fake/beta", false)).await.status(), 200);
+    assert!(rig.models_sent().iter().all(|m| m == "beta"));
 }
