@@ -7,8 +7,7 @@
 //! instance warm instead, for batch use and benchmarks.
 
 use crate::Engine;
-use crate::bindings::RoutePolicyPre;
-use crate::bindings::exports::agent::route_policy::router as wit;
+use crate::bindings::{Instance, Pre};
 use crate::error::{Error, LoadError, Step};
 use crate::identity::{PolicyId, hex};
 use crate::router::Router;
@@ -16,7 +15,7 @@ use crate::store::{self, StoreState};
 use route_policy_contract::bounds;
 use route_policy_contract::guard::{Guard, Violation};
 use route_policy_contract::types::{
-    CallState, Convert, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyError, PolicyIdentity,
+    CallState, Endpoint, EndpointRequest, FallbackPlan, FallbackRequest, Next, PolicyError, PolicyIdentity,
     ProviderFailure, Verdict,
 };
 use sha2::{Digest, Sha256};
@@ -35,7 +34,7 @@ pub const BUILTIN_SOURCE: &str = "built-in";
 /// A policy that passed every load step, ready to answer.
 pub struct Policy {
     engine: Engine,
-    pre: RoutePolicyPre<StoreState>,
+    pre: Pre,
     id: Arc<PolicyId>,
     from_cache: bool,
 }
@@ -73,12 +72,9 @@ impl Policy {
         crate::imports::check(engine.wasmtime(), &component).map_err(|e| refuse(Step::Imports, e))?;
         let instance_pre =
             engine.linker().instantiate_pre(&component).map_err(|e| refuse(Step::World, format!("{e:#}")))?;
-        let pre = RoutePolicyPre::new(instance_pre).map_err(|e| {
-            refuse(
-                Step::World,
-                format!("it does not export the `agent:route-policy/router` interface of this host's WIT: {e:#}"),
-            )
-        })?;
+        // The newest contract version whose interface it exports (an older policy keeps
+        // serving under a newer host).
+        let pre = Pre::new(instance_pre).map_err(|e| refuse(Step::World, e))?;
 
         // Ask it who it is, in the sandbox, and check it speaks this host's contract.
         let mut policy = Policy {
@@ -94,13 +90,15 @@ impl Policy {
             from_cache,
         };
         let info = policy.policy_info().map_err(|e| refuse(Step::Contract, format!("policy-info failed: {e}")))?;
-        let host = route_policy_contract::CONTRACT;
-        if !compatible(&info.contract, host) {
+        // It must say the version whose interface it exports.
+        let exported = policy.pre.contract();
+        if !compatible(&info.contract, exported) {
             return Err(refuse(
                 Step::Contract,
                 format!(
-                    "it implements contract {}, this host speaks {host}",
-                    crate::identity::printable(&info.contract)
+                    "it says it implements contract {}, but exports the interface of {exported}; this host loads {}",
+                    crate::identity::printable(&info.contract),
+                    crate::bindings::VERSIONS.join(" and ")
                 ),
             ));
         }
@@ -139,14 +137,13 @@ impl Policy {
     }
 
     /// Runs `f` on a fresh instance in a fresh store.
-    fn fresh<R>(&self, f: impl FnOnce(&mut Store<StoreState>, &wit::Guest) -> wasmtime::Result<R>) -> Result<R, Error> {
+    fn fresh<R>(&self, f: impl FnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<R>) -> Result<R, Error> {
         let mut store = store::store(self.engine.wasmtime(), self.engine.limits());
         let instance = self.instantiate(&mut store)?;
-        f(&mut store, instance.agent_route_policy_router())
-            .map_err(|e| store::call_error(e, &store, &self.id, self.engine.limits()))
+        f(&mut store, &instance).map_err(|e| store::call_error(e, &store, &self.id, self.engine.limits()))
     }
 
-    fn instantiate(&self, store: &mut Store<StoreState>) -> Result<crate::bindings::RoutePolicy, Error> {
+    fn instantiate(&self, store: &mut Store<StoreState>) -> Result<Instance, Error> {
         self.pre.instantiate(&mut *store).map_err(|e| {
             if e.downcast_ref::<wasmtime::Trap>().is_some() {
                 store::call_error(e, store, &self.id, self.engine.limits())
@@ -178,43 +175,45 @@ fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     })
 }
 
-/// The calls of one instance, however it was obtained.
+/// The calls of one instance, however it was obtained: bound, call, guard, in that order.
 macro_rules! router_calls {
     ($self:ident, $run:ident) => {
         fn resolve_endpoint(&$self, request: &EndpointRequest) -> Result<Endpoint, Error> {
             bounds::check(request, $self.policy().engine.limits().input).map_err(Error::Input)?;
-            let lowered: wit::EndpointRequest = request.clone().convert();
-            let answer: Result<Endpoint, PolicyError> = $self.$run(|store, router| router.call_resolve_endpoint(store, &lowered))?.convert();
-            let endpoint = answer?;
+            let endpoint = $self.$run(|store, policy| policy.resolve_endpoint(store, request))??;
             $self.policy().guard(|guard| guard.check_endpoint(request, &endpoint))?;
             Ok(endpoint)
         }
 
         fn filter_fallbacks(&$self, request: &FallbackRequest) -> Result<FallbackPlan, Error> {
             bounds::check(request, $self.policy().engine.limits().input).map_err(Error::Input)?;
-            let lowered: wit::FallbackRequest = request.clone().convert();
-            let answer: Result<FallbackPlan, PolicyError> = $self.$run(|store, router| router.call_filter_fallbacks(store, &lowered))?.convert();
-            let plan = answer?;
+            let plan = $self.$run(|store, policy| policy.filter_fallbacks(store, request))??;
             $self.policy().guard(|guard| guard.check_plan(request, &plan))?;
             Ok(plan)
         }
 
         fn classify_error(&$self, failure: &ProviderFailure) -> Result<Verdict, Error> {
             let bounded = bounds::bounded_failure(failure, $self.policy().engine.limits().input).map_err(Error::Input)?;
-            let lowered: wit::ProviderFailure = bounded.convert();
-            let mut verdict: Verdict = $self.$run(|store, router| router.call_classify_error(store, &lowered))?.convert();
+            let mut verdict = $self.$run(|store, policy| policy.classify_error(store, &bounded))?;
             $self.policy().engine.guard().check_verdict(failure, &mut verdict);
             Ok(verdict)
         }
 
         fn policy_info(&$self) -> Result<PolicyIdentity, Error> {
-            Ok($self.$run(|store, router| router.call_policy_info(store))?.convert())
+            $self.$run(|store, policy| policy.policy_info(store))
         }
 
         fn next_step(&$self, call: &CallState) -> Result<Next, Error> {
             bounds::check(call, $self.policy().engine.limits().input).map_err(Error::Input)?;
-            let lowered: wit::CallState = call.clone().convert();
-            let answer: Result<Next, PolicyError> = $self.$run(|store, router| router.call_next_step(store, &lowered))?.convert();
+            let answer: Option<Result<Next, PolicyError>> = $self.$run(|store, policy| policy.next_step(store, call))?;
+            let Some(answer) = answer else {
+                let policy = $self.policy();
+                let message = format!(
+                    "it implements contract {}, which has no next-step (since 0.2); serve this call with a policy built for 0.2 or later",
+                    crate::identity::printable(&policy.id.contract)
+                );
+                return Err(Error::Host { policy: policy.id.clone(), message });
+            };
             let mut next = answer?;
             $self.policy().guard(|guard| guard.check_next(call, &mut next))?;
             Ok(next)
@@ -245,7 +244,7 @@ impl Router for Policy {
 /// the next call gets a fresh one.
 pub struct Session<'a> {
     policy: &'a Policy,
-    warm: RefCell<Option<(Store<StoreState>, crate::bindings::RoutePolicy)>>,
+    warm: RefCell<Option<(Store<StoreState>, Instance)>>,
 }
 
 impl Session<'_> {
@@ -253,7 +252,7 @@ impl Session<'_> {
         self.policy
     }
 
-    fn warm<R>(&self, f: impl FnOnce(&mut Store<StoreState>, &wit::Guest) -> wasmtime::Result<R>) -> Result<R, Error> {
+    fn warm<R>(&self, f: impl FnOnce(&mut Store<StoreState>, &Instance) -> wasmtime::Result<R>) -> Result<R, Error> {
         let policy = self.policy;
         let mut slot = self.warm.borrow_mut();
         let (store, instance) = match slot.take() {
@@ -268,7 +267,7 @@ impl Session<'_> {
             }
         };
         let mut store = store;
-        match f(&mut store, instance.agent_route_policy_router()) {
+        match f(&mut store, &instance) {
             Ok(value) => {
                 *slot = Some((store, instance));
                 Ok(value)

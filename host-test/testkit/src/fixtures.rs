@@ -13,13 +13,15 @@ pub struct Fixtures {
     pub imports: Vec<u8>,
     /// Reports contract 0.0.9.
     pub old_contract: Vec<u8>,
+    /// Built for contract 0.1 (`wit/v0.1`): no `next-step`.
+    pub v0_1: Vec<u8>,
 }
 
 pub static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
     // The guest's own target dir: wit-bindgen and std are already built there.
     let target_dir = PathBuf::from(route_policy_host::COMPONENT_TARGET_DIR);
     let workspace = workspace();
-    let names = ["fixture-hostile", "fixture-imports", "fixture-old-contract"];
+    let names = ["fixture-hostile", "fixture-imports", "fixture-old-contract", "fixture-v0-1"];
     let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     build.current_dir(&workspace).args([
         "build",
@@ -44,7 +46,7 @@ pub static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
         let path = target_dir.join("wasm32-wasip2/guest").join(format!("{}.wasm", name.replace('-', "_")));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
-    Fixtures { hostile: read(names[0]), imports: read(names[1]), old_contract: read(names[2]) }
+    Fixtures { hostile: read(names[0]), imports: read(names[1]), old_contract: read(names[2]), v0_1: read(names[3]) }
 });
 
 /// A variant of the built-in policy whose rule data `edit` changed (revision `revision`),

@@ -618,14 +618,28 @@ pub struct Next {
     pub rules: Vec<String>,
 }
 
-/// Converts between these types and bindings generated from the same WIT (`wit-bindgen` in the
+/// Converts between these types and bindings generated from the WIT (`wit-bindgen` in the
 /// guest, `wasmtime::component::bindgen!` in a host). `$g` is the path of the generated
 /// `router` interface module. Both generators name types and fields alike, so one list of the
 /// vocabulary serves both directions and both generators.
+///
+/// `convert_vocabulary!(path)` converts the types of the current contract;
+/// `convert_vocabulary!(@v0_1 path)` those of contract 0.1 (`wit/v0.1`), for a host that still
+/// loads 0.1 policies. Each version's list is written once (`@since_v0_1`, `@since_v0_2`): a
+/// type added by a version goes in its list, and a type a version changes gets its own
+/// conversion in the host's module for the older version.
 #[macro_export]
 macro_rules! convert_vocabulary {
+    (@v0_1 $($g:ident)::+) => { const _: () = {
+        use $($g)::+ as generated;
+        $crate::convert_vocabulary!(@since_v0_1);
+    }; };
     ($($g:ident)::+) => { const _: () = {
         use $($g)::+ as generated;
+        $crate::convert_vocabulary!(@since_v0_1);
+        $crate::convert_vocabulary!(@since_v0_2);
+    }; };
+    (@since_v0_1) => {
         $crate::convert_vocabulary!(@enum Capability { Chat, ImageGenerate, ImageEdit, VideoGenerate, Embeddings, Transcription, Speech });
         $crate::convert_vocabulary!(@enum CredentialKind { ApiKey, Oauth, Token });
         $crate::convert_vocabulary!(@enum Plan { Api, Free, Go, Plus, Pro, Team, Business, Enterprise, Edu, Unknown });
@@ -675,6 +689,8 @@ macro_rules! convert_vocabulary {
         });
         $crate::convert_vocabulary!(@record Verdict { reason, action, retry_after_ms, user_message, remember, rule });
         $crate::convert_vocabulary!(@record PolicyIdentity { contract, revision, rules_digest });
+    };
+    (@since_v0_2) => {
         $crate::convert_vocabulary!(@enum TimeoutKind { Connect, FirstByte, FirstToken, Idle, Total });
         $crate::convert_vocabulary!(@enum NetworkKind { Refused, Reset, Dns, Tls, Other });
         $crate::convert_vocabulary!(@enum StreamFaultKind { Truncated, MalformedEvent, ErrorEvent });
@@ -693,7 +709,7 @@ macro_rules! convert_vocabulary {
         $crate::convert_vocabulary!(@variant Finished { Served, Failed });
         $crate::convert_vocabulary!(@variant Step { Send, Finish });
         $crate::convert_vocabulary!(@record Next { step, health, learned, plan, rules });
-    }; };
+    };
     (@enum $name:ident { $($variant:ident),* $(,)? }) => {
         impl $crate::types::Convert<generated::$name> for $crate::types::$name {
             fn convert(self) -> generated::$name {

@@ -9,3 +9,4 @@ mod load;
 mod reload;
 mod sandbox;
 mod seeds;
+mod versions;
