@@ -135,29 +135,20 @@ export class Policy {
     return this.#toolkit;
   }
 
-  /** `resolve-endpoint`: the endpoint, or throws a `RoutePolicyError`. */
-  resolveEndpoint(request) {
-    return this.#verb('resolve-endpoint', request);
-  }
-
-  /** `filter-fallbacks`: the plan, or throws a `RoutePolicyError`. */
-  filterFallbacks(request) {
-    return this.#verb('filter-fallbacks', request);
-  }
-
-  /** `classify-error`: the verdict. */
-  classifyError(failure) {
-    return this.#verb('classify-error', failure);
-  }
-
-  /** `policy-info`: which policy this is. */
-  policyInfo() {
-    return this.#verb('policy-info');
-  }
-
-  /** `next-step` (contract 0.2): the next step of a model call, or throws a `RoutePolicyError`. */
-  nextStep(call) {
-    return this.#verb('next-step', call);
+  // One method per verb of the contract, named as jco names its export (`resolveEndpoint`,
+  // `filterFallbacks`, `classifyError`, `policyInfo`, `nextStep`; the toolkit's `VERBS`): each
+  // takes the verb's input in the JSON vocabulary and returns its answer, or throws a
+  // `RoutePolicyError` for the policy's own error. A new verb needs no code here.
+  static {
+    for (const [op, { fn }] of Object.entries(VERBS)) {
+      Object.defineProperty(this.prototype, fn, {
+        value(input) {
+          return this.#verb(op, input);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
   }
 
   async #verb(op, input) {

@@ -191,25 +191,7 @@ impl PolicyHost {
 }
 
 impl Router for PolicyHost {
-    fn resolve_endpoint(&self, request: &EndpointRequest) -> Result<Endpoint, Error> {
-        self.current().resolve_endpoint(request)
-    }
-
-    fn filter_fallbacks(&self, request: &FallbackRequest) -> Result<FallbackPlan, Error> {
-        self.current().filter_fallbacks(request)
-    }
-
-    fn classify_error(&self, failure: &ProviderFailure) -> Result<Verdict, Error> {
-        self.current().classify_error(failure)
-    }
-
-    fn policy_info(&self) -> Result<PolicyIdentity, Error> {
-        self.current().policy_info()
-    }
-
-    fn next_step(&self, call: &CallState) -> Result<Next, Error> {
-        self.current().next_step(call)
-    }
+    crate::router::forward_router!(self => self.current());
 
     fn call(&self, call: &Call) -> Result<Answer, Error> {
         self.answer(call).answer

@@ -61,6 +61,33 @@ pub trait Router {
     }
 }
 
+/// The verbs of a [`Router`] that answers with another router, `$get` (evaluated per call, so
+/// a hot swap takes over at the next call): one list of the verbs for every forwarding router.
+macro_rules! forward_router {
+    ($this:ident => $get:expr) => {
+        fn resolve_endpoint(&$this, request: &EndpointRequest) -> Result<Endpoint, Error> {
+            $get.resolve_endpoint(request)
+        }
+
+        fn filter_fallbacks(&$this, request: &FallbackRequest) -> Result<FallbackPlan, Error> {
+            $get.filter_fallbacks(request)
+        }
+
+        fn classify_error(&$this, failure: &ProviderFailure) -> Result<Verdict, Error> {
+            $get.classify_error(failure)
+        }
+
+        fn policy_info(&$this) -> Result<PolicyIdentity, Error> {
+            $get.policy_info()
+        }
+
+        fn next_step(&$this, call: &CallState) -> Result<Next, Error> {
+            $get.next_step(call)
+        }
+    };
+}
+pub(crate) use forward_router;
+
 /// A policy's logic called in-process, without a sandbox or a guard: it is trusted.
 impl<V: Verbs> Router for V {
     fn resolve_endpoint(&self, request: &EndpointRequest) -> Result<Endpoint, Error> {

@@ -38,14 +38,7 @@ impl Toolkit {
 
     /// The call as the sandbox may receive it.
     pub fn bound(call: Call, settings: &Settings) -> Result<Call, String> {
-        let limit = settings.max_input_bytes;
-        match call {
-            Call::ResolveEndpoint(r) => bounds::check(&r, limit).map(|()| Call::ResolveEndpoint(r)),
-            Call::FilterFallbacks(r) => bounds::check(&r, limit).map(|()| Call::FilterFallbacks(r)),
-            Call::ClassifyError(f) => bounds::bounded_failure(&f, limit).map(Call::ClassifyError),
-            Call::PolicyInfo => Ok(Call::PolicyInfo),
-            Call::NextStep(c) => bounds::check(&c, limit).map(|()| Call::NextStep(c)),
-        }
+        bounds::bound_call(call, settings.max_input_bytes)
     }
 
     /// The guard the settings describe, or why they cannot describe one.
@@ -63,22 +56,7 @@ impl Toolkit {
             Ok(guard) => guard,
             Err(e) => return wire::err("host-error", &e).to_string(),
         };
-        let checked = match (call, answer) {
-            (Call::ResolveEndpoint(request), Answer::Endpoint(Ok(endpoint))) => {
-                guard.check_endpoint(request, &endpoint).map(|()| Answer::Endpoint(Ok(endpoint)))
-            }
-            (Call::FilterFallbacks(request), Answer::Plan(Ok(plan))) => {
-                guard.check_plan(request, &plan).map(|()| Answer::Plan(Ok(plan)))
-            }
-            (Call::ClassifyError(failure), Answer::Verdict(mut verdict)) => {
-                guard.check_verdict(failure, &mut verdict);
-                Ok(Answer::Verdict(verdict))
-            }
-            (Call::NextStep(call), Answer::Next(Ok(mut next))) => {
-                guard.check_next(call, &mut next).map(|()| Answer::Next(Ok(next)))
-            }
-            (_, other) => Ok(other),
-        };
+        let checked = guard.check_answer(call, answer);
         match checked {
             Ok(answer) => answer.to_json().to_string(),
             Err(violation) => wire::err("guard-refused", &guard::refusal(policy, &violation)).to_string(),

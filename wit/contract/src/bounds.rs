@@ -124,3 +124,16 @@ mod tests {
         assert!(bounded.body.len() <= DEFAULT_MAX_INPUT && bounded.body.len() > DEFAULT_MAX_INPUT - 2);
     }
 }
+
+/// A whole call as the sandbox may receive it (the toolkit's `bound`): refused when heavier
+/// than `limit`, a `classify-error` body cut to fit.
+pub fn bound_call(call: crate::wire::Call, limit: usize) -> Result<crate::wire::Call, String> {
+    use crate::wire::Call;
+    match call {
+        Call::ResolveEndpoint(r) => check(&r, limit).map(|()| Call::ResolveEndpoint(r)),
+        Call::FilterFallbacks(r) => check(&r, limit).map(|()| Call::FilterFallbacks(r)),
+        Call::ClassifyError(f) => bounded_failure(&f, limit).map(Call::ClassifyError),
+        Call::PolicyInfo => Ok(Call::PolicyInfo),
+        Call::NextStep(c) => check(&c, limit).map(|()| Call::NextStep(c)),
+    }
+}

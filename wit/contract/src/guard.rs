@@ -503,6 +503,36 @@ impl Guard {
         Ok(())
     }
 
+    /// Checks a policy's answer to `call` with the check of its verb: the endpoint, the plan,
+    /// the verdict (held to the floor, never refused), the next step. The policy's own errors
+    /// pass unchanged.
+    pub fn check_answer(
+        &self,
+        call: &crate::wire::Call,
+        answer: crate::wire::Answer,
+    ) -> Result<crate::wire::Answer, Violation> {
+        use crate::wire::{Answer, Call};
+        Ok(match (call, answer) {
+            (Call::ResolveEndpoint(request), Answer::Endpoint(Ok(endpoint))) => {
+                self.check_endpoint(request, &endpoint)?;
+                Answer::Endpoint(Ok(endpoint))
+            }
+            (Call::FilterFallbacks(request), Answer::Plan(Ok(plan))) => {
+                self.check_plan(request, &plan)?;
+                Answer::Plan(Ok(plan))
+            }
+            (Call::ClassifyError(failure), Answer::Verdict(mut verdict)) => {
+                self.check_verdict(failure, &mut verdict);
+                Answer::Verdict(verdict)
+            }
+            (Call::NextStep(call), Answer::Next(Ok(mut next))) => {
+                self.check_next(call, &mut next)?;
+                Answer::Next(Ok(next))
+            }
+            (_, other) => other,
+        })
+    }
+
     /// Whether the operator named `origin` for this credential's provider: in the request's
     /// config for that provider, in `env-base-url` (an OpenAI API key's), or in the guard's
     /// allowlist.
