@@ -7,16 +7,17 @@
 //! `--component` and `--toolkit`, the components built by `cargo build`.
 
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BUILT_TOOLKIT } from './lib/toolkit.mjs';
+import { BUILT_DIR, BUILT_TOOLKIT } from './lib/toolkit.mjs';
 import { loadPolicy, loadToolkit } from './route-policy.mjs';
 
 /** The longest line read, as the Rust hosts; a longer one is answered with an error. */
 export const MAX_LINE_BYTES = 32 << 20;
 
 /** Where `cargo build` puts the component (see `host-test/host/build.rs`). */
-export const BUILT_COMPONENT = fileURLToPath(new URL('../../target/guest-wasm/wasm32-wasip2/guest/route_policy_guest.wasm', import.meta.url));
+export const BUILT_COMPONENT = join(BUILT_DIR, 'route_policy_guest.wasm');
 
 /**
  * Answers every line of `input` (an async iterable of byte chunks) on `write`.

@@ -11,12 +11,22 @@
 //! it reads request lines of up to 32 MiB.
 
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandbox } from './sandbox.mjs';
 import { LoadError, WASM32_PAGES, prepare } from './transpile.mjs';
 
-/** Where `cargo build` puts the toolkit (see `host-test/host/build.rs`). */
-export const BUILT_TOOLKIT = fileURLToPath(new URL('../../../target/guest-wasm/wasm32-wasip2/guest/route_policy_toolkit.wasm', import.meta.url));
+/**
+ * Where `cargo build` puts the components (see `host-test/host/build.rs`): under the
+ * workspace's target directory, or `CARGO_TARGET_DIR` when the build used another one.
+ */
+export const BUILT_DIR = join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : fileURLToPath(new URL('../../../target', import.meta.url)), 'guest-wasm', 'wasm32-wasip2', 'guest');
+
+/**
+ * The toolkit this host loads by default: `ROUTE_POLICY_TOOLKIT` when set (a toolkit shipped
+ * beside an application), else the one `cargo build` made.
+ */
+export const BUILT_TOOLKIT = process.env.ROUTE_POLICY_TOOLKIT ? resolve(process.env.ROUTE_POLICY_TOOLKIT) : join(BUILT_DIR, 'route_policy_toolkit.wasm');
 
 /** The interface the toolkit imports for the router's record types; it calls none of it. */
 const TYPE_IMPORTS = ['agent:route-policy/router'];
