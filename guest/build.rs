@@ -215,7 +215,12 @@ fn check_ids(
     ]);
     ids.extend(errors.rules.iter().map(|r| r.id.as_str()));
     ids.push(errors.fallback.id.as_str());
-    ids.extend([looping.budget.id.as_str(), looping.circuit.id.as_str(), looping.circuit.probe_id.as_str()]);
+    ids.extend([
+        looping.budget.id.as_str(),
+        looping.circuit.id.as_str(),
+        looping.circuit.probe_id.as_str(),
+        looping.circuit.opened_id.as_str(),
+    ]);
     ids.extend(looping.timeouts.iter().map(|t| t.id.as_str()));
     ids.extend(looping.outcomes.iter().map(|o| o.id.as_str()));
     ids.push(looping.context.id.as_str());
@@ -266,6 +271,11 @@ fn check_loop(looping: &LoopRules, problems: &mut Vec<String>) {
     }
     if looping.budget.max_attempts == 0 || looping.circuit.failures == 0 || looping.circuit.open_ms == 0 {
         problems.push("loop.toml: the budget, the circuit's failures and its opening must be at least 1".to_owned());
+    }
+    if looping.circuit.jitter_percent > 100 || looping.circuit.long_open_ms < looping.circuit.open_ms {
+        problems.push(
+            "loop.toml: the circuit's jitter is at most 100% and its long opening at least its short one".to_owned(),
+        );
     }
     if looping.jitter.percent > 100 {
         problems.push("loop.toml: jitter is at most 100 percent".to_owned());

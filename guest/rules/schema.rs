@@ -357,9 +357,18 @@ schema! {
         pub probe_id: Str,
         /// Failures in a row (of `reasons`) that open it.
         pub failures: u32,
-        /// How long it stays open the first time; each reopening doubles it, up to `max-open-ms`.
+        /// How long it stays open, less up to `jitter-percent` of it (from the host's seed), while
+        /// the outage is young: a provider that comes back is probed again within this long.
         pub open_ms: u64,
-        pub max_open_ms: u64,
+        pub jitter_percent: u64,
+        /// After this many openings in a row (each one after a failed probe, so at least
+        /// `long-after-opens` × `open-ms` into an outage), it stays open `long-open-ms`: a dead
+        /// provider gets at most one probe per long window.
+        pub long_after_opens: u32,
+        pub long_open_ms: u64,
+        /// The id of the rule that moves on from a route whose circuit opened with the newest
+        /// attempt (a failed probe, or the failure that opened it): it is never retried.
+        pub opened_id: Str,
         /// The failures that count against a route: it is sick, not the request.
         pub reasons: List<FailureReason>,
     }

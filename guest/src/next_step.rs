@@ -161,8 +161,7 @@ impl Replay {
                 health.failures += 1;
                 if probe || health.failures >= LOOP.circuit.failures {
                     health.opened = health.opened.saturating_add(1);
-                    let spacing = LOOP.circuit.open_ms.saturating_mul(1 << (health.opened - 1).min(20));
-                    health.open_until_ms = Some(attempt.ended_ms.saturating_add(spacing.min(LOOP.circuit.max_open_ms)));
+                    health.open_until_ms = Some(attempt.ended_ms.saturating_add(open_window(health.opened, call)));
                     health.failures = 0;
                 }
             }
@@ -173,6 +172,18 @@ impl Replay {
         }
         updates
     }
+}
+
+/// How long a circuit stays open at its `opened`-th opening in a row: short, less some jitter
+/// from the host's seed, while the outage is young; long once it has lasted.
+fn open_window(opened: u32, call: &CallState) -> u64 {
+    let circuit = &LOOP.circuit;
+    if opened > circuit.long_after_opens {
+        return circuit.long_open_ms;
+    }
+    let spread = circuit.open_ms * circuit.jitter_percent / 100;
+    let less = if spread == 0 { 0 } else { mix(call.jitter_seed ^ u64::from(opened)) % (spread + 1) };
+    circuit.open_ms - less
 }
 
 /// Whether an action keeps the call on its candidate.
@@ -301,9 +312,20 @@ fn decide(
         let first = replay.first.as_ref().map_or(String::new(), |(_, v)| settled(&v.user_message));
         return Ok(failed(replay, Some(fill(LOOP.notices.budget, &[("why", &why), ("first", &first)]))));
     }
-    // Again on the same candidate (a retry, a refresh, a re-resolve).
+    // Again on the same candidate (a retry, a refresh, a re-resolve), unless the newest
+    // attempt opened its circuit (a failed probe, or the failure that opened it): then the call
+    // moves on at once, and the route waits for its window.
+    let opened_now =
+        |route: &String| health.get(route).and_then(|h| h.open_until_ms).is_some_and(|until| until > call.now_ms);
     if let Some((route, Some(verdict))) = &replay.last
         && stays(verdict.action)
+        && opened_now(route)
+    {
+        rules.push(LOOP.circuit.opened_id.to_owned());
+    }
+    if let Some((route, Some(verdict))) = &replay.last
+        && stays(verdict.action)
+        && !opened_now(route)
         && let Some(candidate) = plan.candidates.iter().find(|c| &self::route(c) == route)
     {
         // A refresh or a re-resolve resends too: after the shortest wait any resend keeps.

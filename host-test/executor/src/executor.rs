@@ -188,6 +188,8 @@ pub struct AttemptRecord {
     pub probe: bool,
     /// What happened.
     pub outcome: Outcome,
+    /// Events of its stream that were not JSON, skipped (neither passed on nor kept).
+    pub skipped_events: u32,
 }
 
 /// What a call leaves in the decision log.
@@ -306,7 +308,7 @@ impl Run {
 }
 
 impl AttemptRecord {
-    fn of(attempt: &Attempt, send: &Sending) -> AttemptRecord {
+    fn of(attempt: &Attempt, send: &Sending, skipped_events: u32) -> AttemptRecord {
         AttemptRecord {
             model: attempt.model.clone(),
             credential: attempt.credential.clone(),
@@ -316,6 +318,7 @@ impl AttemptRecord {
             ended_ms: attempt.ended_ms,
             probe: send.probe,
             outcome: attempt.outcome.clone(),
+            skipped_events,
         }
     }
 }
@@ -495,7 +498,7 @@ impl<T: Transport> Executor<T> {
             ended_ms: self.clock.now_ms(),
             outcome: sent.outcome,
         };
-        run.receipt.attempts.push(AttemptRecord::of(&attempt, &send));
+        run.receipt.attempts.push(AttemptRecord::of(&attempt, &send, sent.skipped));
         if sent.abandoned {
             return Err(Failed::host(
                 HostCode::ClientDisconnected,

@@ -211,7 +211,7 @@ async fn read_whole(
     // Chat Completions and Responses both put it at `usage`, in their own words.
     let usage = json.get("usage").and_then(sse::usage);
     let answer = Answer { status, content_type, body: body.freeze(), usage, events: 0 };
-    Sent { outcome: Outcome::Success(usage), answer: Some(answer), forwarded: false, abandoned: false }
+    Sent { outcome: Outcome::Success(usage), answer: Some(answer), forwarded: false, abandoned: false, skipped: 0 }
 }
 
 /// A streamed answer, read event by event with the first-token, idle and total timeouts; with
@@ -231,11 +231,13 @@ async fn read_stream(
     let mut body = BytesMut::new();
     let mut stream = response.bytes_stream();
     let mut forwarded = false;
+    let mut received = 0usize;
     let fault = |kind, reader: &Reader, detail: String, forwarded: bool| Sent {
         outcome: Outcome::StreamFault(StreamFault { kind, events: reader.events, detail }),
         answer: None,
         forwarded,
         abandoned: false,
+        skipped: reader.skipped,
     };
     loop {
         // After the answer finished, only a short wait for its trailing usage chunk.
@@ -252,6 +254,7 @@ async fn read_stream(
             Err(_) => {
                 let mut sent = Sent::failed(Outcome::Timeout(kind));
                 sent.forwarded = forwarded;
+                sent.skipped = reader.skipped;
                 return sent;
             }
             Ok(None) if reader.finished && !reader.pending() => break,
@@ -263,20 +266,22 @@ async fn read_stream(
             Ok(Some(Err(error))) => return fault(StreamFaultKind::Truncated, &reader, error.to_string(), forwarded),
             Ok(Some(Ok(chunk))) => chunk,
         };
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
+        received += chunk.len();
+        if received > MAX_BODY_BYTES {
             let detail = format!("the stream is larger than {MAX_BODY_BYTES} bytes");
             return fault(StreamFaultKind::Truncated, &reader, detail, forwarded);
         }
         let mut done = false;
         for event in reader.push(&chunk) {
             match event {
-                Event::Malformed(data) => return fault(StreamFaultKind::MalformedEvent, &reader, data, forwarded),
+                // Skipped by the reader, as clients skip it: neither passed on nor kept.
+                Event::Malformed(_) => {}
                 Event::Error(data) => return fault(StreamFaultKind::ErrorEvent, &reader, data, forwarded),
                 Event::Done => done = true,
                 Event::Empty | Event::Content | Event::Finished => {}
             }
         }
+        body.extend_from_slice(&reader.take_kept());
         // Every event of the chunk read well: pass on the complete ones, from the first
         // content on. Comments and keep-alives before it commit nothing, so a stream that
         // never starts can still fail over unseen.
@@ -296,7 +301,13 @@ async fn read_stream(
         }
     }
     let answer = Answer { status, content_type, body: body.freeze(), usage: reader.usage, events: reader.events };
-    Sent { outcome: Outcome::Success(reader.usage), answer: Some(answer), forwarded, abandoned: false }
+    Sent {
+        outcome: Outcome::Success(reader.usage),
+        answer: Some(answer),
+        forwarded,
+        abandoned: false,
+        skipped: reader.skipped,
+    }
 }
 
 /// A connection failure, named by its kind.

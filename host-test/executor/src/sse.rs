@@ -1,6 +1,7 @@
 //! Reading a streamed answer: Server-Sent Events as Chat Completions and Responses send them,
-//! and the faults of LIVE-LOOP.md: an event that is not JSON, an error inside the stream, a
-//! stream that ends before its terminating event.
+//! and the faults of LIVE-LOOP.md: an error inside the stream, a stream that ends before its
+//! terminating event. An event that is not JSON is skipped, as clients skip it: it is counted,
+//! and neither passed on nor kept, and the rest of the stream goes on unchanged.
 //!
 //! A stream is complete when it says so: `[DONE]`, or a chunk with a `finish_reason` (Chat
 //! Completions), or `response.completed` / `response.incomplete` (Responses). The reader never
@@ -35,6 +36,10 @@ pub struct Reader {
     buffer: Vec<u8>,
     /// The bytes of the events completed since [`Reader::take_complete`] last took them.
     complete: Vec<u8>,
+    /// The same, since [`Reader::take_kept`] last took them (the held answer's body).
+    kept: Vec<u8>,
+    /// Events that were not JSON, skipped.
+    pub skipped: u32,
     /// Events read so far.
     pub events: u32,
     /// Whether content arrived.
@@ -55,6 +60,8 @@ impl Reader {
             api,
             buffer: Vec::new(),
             complete: Vec::new(),
+            kept: Vec::new(),
+            skipped: 0,
             events: 0,
             content: false,
             finished: false,
@@ -68,10 +75,14 @@ impl Reader {
         let mut events = Vec::new();
         while let Some((end, gap)) = event_end(&self.buffer) {
             let whole: Vec<u8> = self.buffer.drain(..end + gap).collect();
-            if let Some(event) = self.read(&whole[..end]) {
-                events.push(event);
+            let event = self.read(&whole[..end]);
+            if matches!(event, Some(Event::Malformed(_))) {
+                self.skipped += 1;
+            } else {
+                self.complete.extend_from_slice(&whole);
+                self.kept.extend_from_slice(&whole);
             }
-            self.complete.extend_from_slice(&whole);
+            events.extend(event);
         }
         events
     }
@@ -80,6 +91,11 @@ impl Reader {
     /// passed on to a caller once the events read well.
     pub fn take_complete(&mut self) -> bytes::Bytes {
         bytes::Bytes::from(std::mem::take(&mut self.complete))
+    }
+
+    /// The bytes of every well-formed event completed since the last call: the held answer.
+    pub fn take_kept(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.kept)
     }
 
     /// Whether bytes of an unfinished event are waiting (a stream cut inside an event).

@@ -74,7 +74,8 @@ pub struct Answer {
     pub status: u16,
     /// Its content type.
     pub content_type: String,
-    /// The whole body: the JSON, or every event of the stream as it arrived.
+    /// The whole body: the JSON, or every event of the stream as it arrived (but those that
+    /// were not JSON).
     pub body: Bytes,
     /// The usage the provider reported, if it did.
     pub usage: Option<Usage>,
@@ -94,12 +95,15 @@ pub struct Sent {
     pub forwarded: bool,
     /// Whether the caller went away (its sink closed): the attempt was abandoned.
     pub abandoned: bool,
+    /// Events of its stream that were not JSON, skipped (neither passed on nor kept), as
+    /// clients skip them.
+    pub skipped: u32,
 }
 
 impl Sent {
     /// An attempt that failed this way before any byte was forwarded.
     pub fn failed(outcome: Outcome) -> Sent {
-        Sent { outcome, answer: None, forwarded: false, abandoned: false }
+        Sent { outcome, answer: None, forwarded: false, abandoned: false, skipped: 0 }
     }
 }
 

@@ -221,14 +221,23 @@ fn a_stalled_stream_is_cut_by_the_idle_timeout_and_the_host_stays_healthy() {
     });
 }
 
+/// One event that is not JSON in an otherwise good stream is skipped, as clients skip it: the
+/// answer is whole, from the same attempt, and the receipt counts the skipped event.
 #[test]
-fn a_malformed_event_fails_the_attempt_cleanly() {
+fn a_malformed_event_is_skipped_and_the_rest_passes_unchanged() {
     runtime().block_on(async {
         let b = bench().await;
         let result = b.chat("fake/malformed/gpt-4o", &["fake/ok/gpt-4.1"], true).await;
-        assert_eq!(served_by(&result), "fake/ok/gpt-4.1");
-        assert_eq!(full_text(&result).trim(), ANSWER, "nothing partial passes as complete");
+        assert_eq!(served_by(&result), "fake/malformed/gpt-4o");
+        assert_eq!(full_text(&result).trim(), ANSWER, "every good event arrived");
         assert_eq!(b.requests("malformed/gpt-4o").len(), 1);
+        assert!(b.requests("ok/gpt-4.1").is_empty(), "no fallback was needed");
+        assert_eq!(result.receipt.attempts[0].skipped_events, 1);
+        let Ok(served) = &result.result else { unreachable!() };
+        assert!(
+            !String::from_utf8_lossy(&served.answer.body).contains("\"delta\": \n"),
+            "the broken event is not kept"
+        );
     });
 }
 
@@ -638,5 +647,40 @@ fn a_slow_hostile_call_ends_by_the_hosts_cap() {
         assert!(guard_refusal(&result).contains("ends a call at 900 s"), "{:?}", result.result);
         assert_eq!(b.requests("unavailable/slow").len(), 2, "two five-minute waits fit in fifteen minutes, not three");
         assert!(result.receipt.rules.iter().any(|r| r == "host.floor.call-time"), "{:?}", result.receipt.rules);
+    });
+}
+
+/// A provider down for a minute, then healthy, with a call every 4 s (LIVE-LOOP's row): its
+/// circuit opens, each window lets one probe through, a failed probe is never retried (the
+/// call moves on at once), and the provider serves again within 5 s of its recovery.
+#[test]
+fn a_provider_that_comes_back_serves_again_within_five_seconds() {
+    runtime().block_on(async {
+        let b = bench().await;
+        let primary = "fake/down-for-60/alpha";
+        let mut receipts = Vec::new();
+        for _ in 0..25 {
+            let result = b.chat(primary, &["fake/ok/beta"], false).await;
+            assert!(result.result.is_ok(), "every call is served: {:?}", result.result);
+            receipts.push(result.receipt);
+            tokio::time::sleep(real_ms(4000)).await;
+        }
+        let sent = b.requests("down-for-60/alpha");
+        let recovered = real_ms(60_000);
+        let back = sent.iter().find(|l| l.answer == "200").expect("the primary serves again");
+        assert!(back.at >= recovered, "{:?}", back.at);
+        assert!(back.at <= recovered + real_ms(5000), "served again {:?} after its recovery", back.at - recovered);
+        // Once its circuit opened, no call sent the primary twice: a failed probe moves on.
+        let opened = receipts.iter().position(|r| r.rules.iter().any(|id| id == "loop.circuit.opened")).unwrap();
+        for receipt in &receipts[opened + 1..] {
+            let tries = receipt.attempts.iter().filter(|a| a.model == primary).count();
+            assert!(tries <= 1, "a probe was retried: {:?}", receipt.attempts);
+        }
+        // And the probes were at least a short window apart (3 s, the window less its jitter).
+        let failed: Vec<_> = sent.iter().filter(|l| l.answer.starts_with("503")).map(|l| l.at).collect();
+        let after_opening = &failed[3..];
+        for pair in after_opening.windows(2) {
+            assert!(pair[1] - pair[0] >= real_ms(3000), "two probes within one window: {after_opening:?}");
+        }
     });
 }

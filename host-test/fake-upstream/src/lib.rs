@@ -24,6 +24,7 @@
 //! | `content-policy` | 400 `content_policy_violation` |
 //! | `rejects-prefill` | 400 when the last message is the assistant's (a prefill) |
 //! | `down-N` | 503 for its first N requests, then answers |
+//! | `down-for-S` | 503 until S seconds (scaled) after the fake started, then answers: an outage that ends |
 //! | `not-for-account` | 400 "The 'X' model is not supported when using Codex with a ChatGPT account." |
 //!
 //! And the seeds' behaviours, by path and credential: `/backend-api/responses` (the retired
@@ -474,6 +475,20 @@ fn respond(state: &Arc<State>, asked: &Asked, count: u32) -> (String, Option<Res
                 None,
             );
             ("400 prefill".into(), Some(json_reply(StatusCode::BAD_REQUEST, body)))
+        }
+        fault
+            if fault
+                .strip_prefix("down-for-")
+                .and_then(|s| s.parse::<f64>().ok())
+                .is_some_and(|seconds| state.started.elapsed() < Duration::from_secs_f64(seconds * state.scale)) =>
+        {
+            (
+                "503 outage".into(),
+                Some(json_reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error_json("Service Unavailable", "server_error", None),
+                )),
+            )
         }
         fault if fault.strip_prefix("down-").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| count <= n) => (
             "503 down".into(),

@@ -92,6 +92,7 @@ pub struct Metrics {
     policy: Family<Serving, Gauge>,
     serving: Mutex<Option<Serving>>,
     step_seconds: Histogram,
+    skipped_events: Counter,
 }
 
 impl Metrics {
@@ -129,6 +130,12 @@ impl Metrics {
         // From 10 µs to ~5 ms: a next-step is tens of microseconds when warm.
         let step_seconds = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(1e-5, 2.0, 10));
         registry.register("step_seconds", "Time to answer one next-step (sandbox and guard)", step_seconds.clone());
+        let skipped_events = Counter::default();
+        registry.register(
+            "stream_events_skipped",
+            "Stream events that were not JSON, skipped as clients skip them",
+            skipped_events.clone(),
+        );
         Metrics {
             registry,
             known: known.into_iter().collect(),
@@ -142,6 +149,14 @@ impl Metrics {
             policy,
             serving: Mutex::new(None),
             step_seconds,
+            skipped_events,
+        }
+    }
+
+    /// Stream events that were not JSON were skipped.
+    pub fn skipped(&self, events: u32) {
+        if events > 0 {
+            self.skipped_events.inc_by(u64::from(events));
         }
     }
 

@@ -746,6 +746,7 @@ impl Gateway {
         let receipt: &Receipt = &result.receipt;
         for attempt in &receipt.attempts {
             self.metrics.attempt(outcome_word(&attempt.outcome));
+            self.metrics.skipped(attempt.skipped_events);
         }
         for micros in &receipt.step_micros {
             self.metrics.step(*micros);

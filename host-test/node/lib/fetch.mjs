@@ -304,6 +304,7 @@ async function run({ policy, clock, health, learned, baseFetch, secretOf }, call
       'ended-ms': attempt['ended-ms'],
       probe: send.probe,
       outcome: attempt.outcome,
+      'skipped-events': sent.answer?.skipped ?? 0,
     });
     answer = sent.answer ?? null;
   }

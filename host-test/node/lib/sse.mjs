@@ -1,6 +1,7 @@
 //! Reading a streamed answer, as the Rust executor's `sse.rs` reads it: Server-Sent Events of
-//! Chat Completions or Responses, and their faults (an event that is not JSON, an error inside
-//! the stream, a stream that ends before its terminating event).
+//! Chat Completions or Responses, and their faults (an error inside the stream, a stream that
+//! ends before its terminating event). An event that is not JSON is skipped, as clients skip
+//! it: counted (`skipped`), left out of the kept answer, and the rest goes on unchanged.
 //!
 //! A stream is complete when it says so: `[DONE]`, a chunk with a `finish_reason` (Chat
 //! Completions), or `response.completed` / `response.incomplete` (Responses). The reader never
@@ -23,6 +24,9 @@ export class SseReader {
   finished = false;
   /** The usage, when the provider reported it: `{'input-tokens', 'output-tokens'}`. */
   usage = null;
+  /** Events that were not JSON, skipped. */
+  skipped = 0;
+  #kept = '';
   #api;
   #decoder = new TextDecoder();
   #buffer = '';
@@ -42,11 +46,19 @@ export class SseReader {
     const events = [];
     for (let end = eventEnd(this.#buffer); end; end = eventEnd(this.#buffer)) {
       const block = this.#buffer.slice(0, end.at);
+      const whole = this.#buffer.slice(0, end.at + end.gap);
       this.#buffer = this.#buffer.slice(end.at + end.gap);
       const event = this.#read(block);
+      if (event?.kind === EVENT.MALFORMED) this.skipped += 1;
+      else this.#kept += whole;
       if (event) events.push(event);
     }
     return events;
+  }
+
+  /** The text of every well-formed event completed so far: the held answer. */
+  kept() {
+    return this.#kept;
   }
 
   /** Whether part of an unfinished event is waiting (a stream cut inside an event). */

@@ -161,7 +161,6 @@ async function readStream(response, api, contentType, started, d) {
   const firstTokenAt = Math.min(started + d.firstToken, totalAt);
   const sse = new SseReader(api);
   const fault = (kind, detail) => ({ outcome: { 'stream-fault': { kind, events: sse.events, detail } } });
-  const chunks = [];
   let size = 0;
   const reader = response.body?.getReader();
   if (!reader) return fault('truncated', 'the stream had no body');
@@ -189,14 +188,13 @@ async function readStream(response, api, contentType, started, d) {
     }
     size += read.value.byteLength;
     if (size > MAX_BODY_BYTES) return fault('truncated', `the stream is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(read.value);
     for (const event of sse.push(read.value)) {
-      if (event.kind === EVENT.MALFORMED) return fault('malformed-event', event.data);
+      // An event that is not JSON is skipped (the reader counts it), as clients skip it.
       if (event.kind === EVENT.ERROR) return fault('error-event', event.data);
       if (event.kind === EVENT.DONE) done = true;
     }
   }
-  const answer = { status: response.status, contentType, body: concat(chunks), usage: sse.usage, events: sse.events };
+  const answer = { status: response.status, contentType, body: new TextEncoder().encode(sse.kept()), usage: sse.usage, events: sse.events, skipped: sse.skipped };
   return { outcome: { success: sse.usage }, answer };
 }
 

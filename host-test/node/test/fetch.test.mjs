@@ -165,8 +165,8 @@ test('a streamed call whose primary is cut is delivered whole by the fallback, w
   assert.deepEqual(receipts[0].attempts[0].outcome, { 'stream-fault': { kind: 'truncated', events: 40, detail: 'the stream ended after 40 events without finishing' } });
 });
 
-test('a Responses stream with a malformed event fails over, through the SDK', { timeout: 20_000 }, async () => {
-  const { sdk } = client(chain('fake/malformed/gpt-5', ['fake/ok/gpt-5-mini'], 'openai-responses'));
+test('a Responses stream with a malformed event is served whole, the event skipped, through the SDK', { timeout: 20_000 }, async () => {
+  const { sdk, receipts } = client(chain('fake/malformed/gpt-5', ['fake/ok/gpt-5-mini'], 'openai-responses'));
   const stream = await sdk.responses.create({ model: 'gpt-5', input: 'Count to sixty.', stream: true });
   let text = '';
   let completed = null;
@@ -176,11 +176,13 @@ test('a Responses stream with a malformed event fails over, through the SDK', { 
   }
   assert.equal(text, ANSWER);
   assert.deepEqual(completed.usage, { input_tokens: 17, output_tokens: 60 });
+  // One attempt, no fallback: the broken event was skipped, as clients skip it, and counted.
   const log = await seen();
   assert.deepEqual(
     log.filter((l) => l.model.endsWith('/gpt-5') || l.model.endsWith('/gpt-5-mini')).map((l) => [l.path, l.model, l.answer]),
-    [['/v1/responses', 'malformed/gpt-5', 'malformed'], ['/v1/responses', 'ok/gpt-5-mini', '200']],
+    [['/v1/responses', 'malformed/gpt-5', 'malformed']],
   );
+  assert.equal(receipts[0].attempts[0]['skipped-events'], 1);
 });
 
 test('a silent route is left at its first-byte timeout, not retried', { timeout: 20_000 }, async () => {
