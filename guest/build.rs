@@ -222,6 +222,7 @@ fn check_ids(
         looping.circuit.opened_id.as_str(),
     ]);
     ids.extend(looping.timeouts.iter().map(|t| t.id.as_str()));
+    ids.extend(looping.first_token.iter().map(|f| f.id.as_str()));
     ids.extend(looping.outcomes.iter().map(|o| o.id.as_str()));
     ids.push(looping.context.id.as_str());
 

@@ -312,6 +312,8 @@ schema! {
         pub budget: Budget,
         pub jitter: Jitter,
         pub timeouts: List<TimeoutRule>,
+        /// First-token budgets by model class; the first whose glob matches decides.
+        pub first_token: List<FirstToken>,
         pub circuit: Circuit,
         pub outcomes: List<OutcomeRule>,
         pub context: ContextFailover,
@@ -347,6 +349,16 @@ schema! {
         pub first_token_ms: u32,
         pub idle_ms: u32,
         pub total_ms: u32,
+    }
+
+    /// How long a streamed answer of a class of models may take to begin: short for models
+    /// that answer at once, long for reasoning models, which think first.
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct FirstToken {
+        pub id: Str,
+        /// Globs over the model's last path segment, lowercase.
+        pub globs: List<Str>,
+        pub first_token_ms: u32,
     }
 
     /// When a route's circuit opens, and for how long.

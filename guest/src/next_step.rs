@@ -124,13 +124,15 @@ impl Replay {
             let verdict = judge(attempt, tries, call, plan, &replay.done);
             replay.rules.push(verdict.rule.clone());
             if verdict.rule == LOOP.context.id {
-                // Past a context overflow, only a larger window helps: the rest are skipped.
+                // Past a context overflow, only a larger window can help: candidates whose
+                // window is known to be no larger are skipped; an unknown one may be tried.
                 let window = context_window(&attempt.model);
                 for candidate in &plan.candidates {
-                    if context_window(&candidate.model).is_none_or(|w| window.is_none_or(|mine| w <= mine)) {
+                    if !may_fit(context_window(&candidate.model), window) {
                         replay.done.insert(self::route(candidate));
                     }
                 }
+                replay.done.insert(route.clone());
             }
             if replay.first.is_none() {
                 replay.first = Some((attempt.model.clone(), verdict.clone()));
@@ -250,20 +252,30 @@ fn outcome_verdict(matches: impl Fn(&OutcomeRule) -> bool, model: &str, events: 
     }
 }
 
-/// A context overflow is surfaced, unless a later candidate of the plan has a context window
-/// known to be larger: then the call moves there.
+/// Whether a candidate's context window may hold what overflowed `overflowed`'s: it is larger,
+/// or one of the two is unknown.
+fn may_fit(candidate: Option<u64>, overflowed: Option<u64>) -> bool {
+    match (candidate, overflowed) {
+        (Some(theirs), Some(ours)) => theirs > ours,
+        _ => true,
+    }
+}
+
+/// A context overflow is surfaced, unless a later candidate of the plan may fit it: one whose
+/// window is known to be larger, or unknown. The call then moves there (never resending the
+/// same prompt to the same route).
 fn context_failover(verdict: Verdict, attempt: &Attempt, plan: &FallbackPlan, done: &BTreeSet<String>) -> Verdict {
     if verdict.reason != FailureReason::ContextOverflow || verdict.action != Action::Surface {
         return verdict;
     }
-    let Some(window) = context_window(&attempt.model) else { return verdict };
+    let window = context_window(&attempt.model);
     let current = plan.candidates.iter().position(|c| c.model == attempt.model && c.credential == attempt.credential);
     let larger = plan
         .candidates
         .iter()
         .skip(current.map_or(0, |at| at + 1))
         .filter(|c| !done.contains(&route(c)))
-        .any(|c| context_window(&c.model).is_some_and(|w| w > window));
+        .any(|c| may_fit(context_window(&c.model), window));
     if !larger {
         return verdict;
     }
@@ -386,10 +398,13 @@ fn sending(
         .find(|t| t.capabilities.contains(&call.chain.capability))
         .expect("loop.toml has timeouts for every capability");
     let left = LOOP.budget.total_ms.saturating_sub(spent_ms).saturating_sub(delay_ms);
+    // The model's class sets how long its first token may take.
+    let leaf = ModelRef::parse(&candidate.model).map(|m| m.leaf().to_ascii_lowercase()).unwrap_or_default();
+    let class = LOOP.first_token.iter().find(|f| f.globs.iter().any(|g| rules::glob_matches(g, &leaf)));
     let timeouts = Timeouts {
         connect_ms: rule.connect_ms,
         first_byte_ms: rule.first_byte_ms,
-        first_token_ms: rule.first_token_ms,
+        first_token_ms: class.map_or(rule.first_token_ms, |c| c.first_token_ms),
         idle_ms: rule.idle_ms,
         total_ms: rule.total_ms.min(u32::try_from(left).unwrap_or(u32::MAX)).max(1),
     };

@@ -71,6 +71,9 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Print the failover loop's defaults (retries, backoff, timeouts, first-token budgets,
+    /// circuits) as the built-in policy's rule data sets them.
+    Loop,
     /// Show the policy's identity, size and imports.
     Inspect {
         #[command(flatten)]
@@ -201,6 +204,7 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
             return commands::registry::sign(key, target);
         }
         Command::Tag { artifact, tag } => return commands::registry::tag(artifact, tag),
+        Command::Loop => return commands::loop_defaults::run(),
         Command::Sign { key, target } => {
             println!("wrote {}", route_policy_host::sign(key, target.as_ref())?.display());
             return Ok(ExitCode::SUCCESS);
@@ -230,7 +234,11 @@ pub fn run(cli: Cli) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { json, engine, .. } => commands::bench::run(&engine.engine()?, json),
-        Command::Keygen { .. } | Command::Sign { .. } | Command::Tag { .. } | Command::FakeUpstream { .. } => {
+        Command::Keygen { .. }
+        | Command::Sign { .. }
+        | Command::Tag { .. }
+        | Command::FakeUpstream { .. }
+        | Command::Loop => {
             unreachable!("answered above")
         }
     }

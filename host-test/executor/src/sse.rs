@@ -1,5 +1,5 @@
 //! Reading a streamed answer: Server-Sent Events as Chat Completions and Responses send them,
-//! and the faults of LIVE-LOOP.md: an error inside the stream, a stream that ends before its
+//! and the faults of `wit/LIVE-LOOP.md`: an error inside the stream, a stream that ends before its
 //! terminating event. An event that is not JSON is skipped, as clients skip it: it is counted,
 //! and neither passed on nor kept, and the rest of the stream goes on unchanged.
 //!

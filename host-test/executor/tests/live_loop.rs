@@ -1,4 +1,4 @@
-//! The live loop (LIVE-LOOP.md): the executor runs real calls through the built-in policy's
+//! The live loop (`wit/LIVE-LOOP.md`): the executor runs real calls through the built-in policy's
 //! `next-step` against a fake upstream that fails on purpose, one test per row of the conduct
 //! table. The judge is the fake's own request log: how many attempts each model got, the gaps
 //! between them, what was never resent. Waits run at [`SCALE`] of their length.
@@ -180,14 +180,22 @@ fn a_silent_route_is_left_at_its_first_byte_timeout_not_retried() {
 }
 
 #[test]
-fn a_slow_first_token_is_waited_for_within_its_limit_and_never_hangs() {
+fn a_slow_first_token_moves_on_within_its_class_budget_and_a_reasoning_model_is_waited_for() {
     runtime().block_on(async {
         let b = bench().await;
+        // The first word comes after 20 s. gpt-4o answers at once: its budget is 12 s, and the
+        // fallback serves, from its first attempt.
         let result = b.chat("fake/slow-first-token/gpt-4o", &["fake/ok/gpt-4.1"], true).await;
-        // The first word comes after 20 s; the first-token limit is 45 s: the call answers.
-        assert_eq!(served_by(&result), "fake/slow-first-token/gpt-4o");
+        assert_eq!(served_by(&result), "fake/ok/gpt-4.1");
         assert_eq!(full_text(&result).trim(), ANSWER);
-        assert_eq!(b.requests("slow-first-token/gpt-4o").len(), 1);
+        assert_eq!(b.requests("slow-first-token/gpt-4o").len(), 1, "a silent route is not retried");
+        let first = &result.receipt.attempts[0];
+        assert!(matches!(first.outcome, route_policy_contract::types::Outcome::Timeout(_)), "{:?}", first.outcome);
+        assert!(first.ended_ms - first.started_ms < 20_000, "left before its first token: {first:?}");
+        // o3 reasons first: its budget is three minutes, and it answers.
+        let result = b.chat("fake/slow-first-token/o3", &["fake/ok/gpt-4.1"], true).await;
+        assert_eq!(served_by(&result), "fake/slow-first-token/o3");
+        assert_eq!(full_text(&result).trim(), ANSWER);
     });
 }
 
@@ -268,6 +276,12 @@ fn a_context_overflow_is_never_resent_and_moves_to_a_larger_window() {
         let Err(Failed::Policy(failure)) = &alone.result else { panic!("{:?}", alone.result) };
         assert_eq!(failure.verdict.reason, FailureReason::ContextOverflow);
         assert_eq!(b.requests("context/gpt-4o").len(), 2);
+        // A fallback whose window nobody knows (a local model) may fit it: it is tried, once.
+        let unknown = b.chat("fake/context/gpt-4o", &["fake/ok/gpt-3.5-turbo", "fake/ok/house-model"], false).await;
+        assert_eq!(served_by(&unknown), "fake/ok/house-model");
+        assert!(unknown.receipt.rules.iter().any(|r| r == "loop.context-failover"), "{:?}", unknown.receipt.rules);
+        assert_eq!(b.requests("context/gpt-4o").len(), 3);
+        assert!(b.requests("ok/gpt-3.5-turbo").is_empty(), "a window known to be smaller is still skipped");
     });
 }
 

@@ -4,7 +4,7 @@
 //!
 //! The model is `FAULT/REAL-MODEL` (or a bare `REAL-MODEL`, which is healthy), e.g.
 //! `unavailable/gpt-4o`; where a provider's ids hold no `/` (OpenAI's), the fault may end the
-//! name instead: `gpt-5.5-unavailable`. Faults (LIVE-LOOP.md's table):
+//! name instead: `gpt-5.5-unavailable`. Faults (`wit/LIVE-LOOP.md`'s table):
 //!
 //! | fault | what it does |
 //! |---|---|
