@@ -479,7 +479,7 @@ impl<T: Transport> Executor<T> {
                 ),
             ));
         }
-        let mut outgoing = self.outgoing(call, &send, run.streaming)?;
+        let mut outgoing = self.outgoing(call, &send, run.streaming).await?;
         if let Some((bytes, serving)) = sink.filter(|_| run.streaming) {
             outgoing.sink = Some(bytes.clone());
             let first = plan.candidates.first();
@@ -559,7 +559,7 @@ impl<T: Transport> Executor<T> {
 
     /// The request of a step: the guard checks the endpoint for its candidate first, and only
     /// then is the credential's secret attached.
-    fn outgoing(&self, call: &ModelCall, send: &Sending, streaming: bool) -> Result<Outgoing, Failed> {
+    async fn outgoing(&self, call: &ModelCall, send: &Sending, streaming: bool) -> Result<Outgoing, Failed> {
         let endpoint = &send.endpoint;
         let request = call.chain.endpoint_request(&send.candidate.requested);
         self.guard.check_endpoint(&request, endpoint).map_err(|violation| {
@@ -577,13 +577,16 @@ impl<T: Transport> Executor<T> {
                 ),
             ));
         }
-        if send.refresh_credential {
-            self.credentials.refresh(&endpoint.credential);
-        }
-        let secret = self.credentials.secret(&endpoint.credential).ok_or_else(|| {
-            let message = format!("the host holds no secret for credential `{}`", redact::short(&endpoint.credential));
-            Failed::host(HostCode::MissingCredential, message)
-        })?;
+        let secret = self
+            .credentials
+            .secret(&endpoint.credential, send.refresh_credential)
+            .await
+            .map_err(|why| Failed::host(HostCode::MissingCredential, redact::text(&why).into_owned()))?
+            .ok_or_else(|| {
+                let message =
+                    format!("the host holds no secret for credential `{}`", redact::short(&endpoint.credential));
+                Failed::host(HostCode::MissingCredential, message)
+            })?;
         let auth = match endpoint.auth_header {
             AuthHeader::Bearer => ("authorization".to_owned(), format!("Bearer {}", secret.expose())),
             AuthHeader::ApiKey => ("api-key".to_owned(), secret.expose().to_owned()),

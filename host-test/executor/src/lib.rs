@@ -37,6 +37,7 @@ mod executor;
 mod health;
 mod http;
 mod learned;
+mod signin;
 mod sse;
 mod transport;
 
@@ -47,4 +48,5 @@ pub use health::{HealthStore, MAX_ROUTES};
 pub use http::{ERROR_BODY_BYTES, HttpTransport, RouteError};
 pub use learned::{Learned, LearnedStore};
 pub use route_policy_contract::learning::{LEARNED_TTL_MS, MAX_LEARNED};
+pub use signin::{CODEX_CLIENT_ID, CodexAuthFile, TOKEN_URL, claims};
 pub use transport::{Answer, Api, Deadlines, Outgoing, Sent, Transport};

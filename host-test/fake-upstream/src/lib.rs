@@ -27,6 +27,9 @@
 //! | `down-for-S` | 503 until S seconds (scaled) after the fake started, then answers: an outage that ends |
 //! | `not-for-account` | 400 "The 'X' model is not supported when using Codex with a ChatGPT account." |
 //!
+//! OpenAI's token endpoint stands at `/oauth/token` (single-use refresh tokens), and the Codex
+//! backend refuses a sign-in whose access token's `exp` has passed with a 401.
+//!
 //! And the seeds' behaviours, by path and credential: `/backend-api/responses` (the retired
 //! path) answers an HTML 403; a bearer that is not an API key (`sk-…`) on `/v1/*` answers 401
 //! `Missing scopes: api.responses.write`; a `*-pro` model on `/backend-api/codex/responses` for a
@@ -91,6 +94,59 @@ fn fault_of(model: &str) -> (String, String) {
         }
     }
     (String::new(), model.to_owned())
+}
+
+/// Refreshes a sign-in as OpenAI's token endpoint does: the Codex CLI's client id, a
+/// `refresh_token` grant, and a refresh token that is single-use (a reused one is refused with
+/// `refresh_token_reused`). It answers new access, refresh and id tokens.
+fn refresh(state: &State, body: &Value) -> Response<Body> {
+    let grant = body.get("grant_type").and_then(Value::as_str) == Some("refresh_token");
+    let client = body.get("client_id").and_then(Value::as_str) == Some("app_EMoamEEZ73f0CkXaXp7hrann");
+    let Some(token) = body.get("refresh_token").and_then(Value::as_str).filter(|_| grant && client) else {
+        return json_reply(StatusCode::BAD_REQUEST, json!({"error": "invalid_request"}));
+    };
+    let mut refreshed = state.refreshed.lock().expect("not poisoned");
+    if refreshed.iter().any(|t| t == token) {
+        let error =
+            json!({"error": {"code": "refresh_token_reused", "message": "This refresh token was already used."}});
+        return json_reply(StatusCode::UNAUTHORIZED, error);
+    }
+    refreshed.push(token.to_owned());
+    let n = refreshed.len();
+    json_reply(
+        StatusCode::OK,
+        json!({
+            "access_token": jwt("acct_fake", 3600),
+            "refresh_token": format!("rt_fake_{n}"),
+            "id_token": jwt("acct_fake", 3600),
+        }),
+    )
+}
+
+/// An unsigned JWT for `account`, expiring `in_secs` from now.
+fn jwt(account: &str, in_secs: i64) -> String {
+    use base64::Engine as _;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    // A serial number, so that no two tokens are alike.
+    static ISSUED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let jti = ISSUED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let claims = json!({
+        "jti": format!("fake-{jti}"),
+        "exp": now + in_secs,
+        "https://api.openai.com/auth": {"chatgpt_account_id": account, "chatgpt_plan_type": "plus"},
+    });
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    format!("{}.{}.fake", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()))
+}
+
+/// Whether a bearer is a JWT whose `exp` has passed.
+fn expired(bearer: &str) -> bool {
+    use base64::Engine as _;
+    let Some(payload) = bearer.split('.').nth(1) else { return false };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload) else { return false };
+    let exp = serde_json::from_slice::<Value>(&bytes).ok().and_then(|c| c.get("exp").and_then(Value::as_i64));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    exp.is_some_and(|exp| exp <= now)
 }
 
 /// The top-level request fields OpenAI's Chat Completions and Responses APIs know. Any other is
@@ -191,6 +247,8 @@ struct State {
     not_for_account: Mutex<Vec<String>>,
     /// Streams whose reader went away before they ended.
     abandoned: std::sync::atomic::AtomicU32,
+    /// The refresh tokens it has taken (each is single-use).
+    refreshed: Mutex<Vec<String>>,
 }
 
 impl Drop for FakeUpstream {
@@ -212,6 +270,7 @@ impl FakeUpstream {
             seen: Mutex::new(HashMap::new()),
             not_for_account: Mutex::new(Vec::new()),
             abandoned: std::sync::atomic::AtomicU32::new(0),
+            refreshed: Mutex::new(Vec::new()),
         });
         let serving = Arc::clone(&state);
         let server = tokio::spawn(async move {
@@ -250,6 +309,17 @@ impl FakeUpstream {
     /// a model the policy's rules do not know yet.
     pub fn reject_for_account(&self, model: &str) {
         self.state.not_for_account.lock().expect("not poisoned").push(model.to_owned());
+    }
+
+    /// How many sign-ins it refreshed at `/oauth/token` (OpenAI's token endpoint).
+    pub fn refreshes(&self) -> u32 {
+        self.state.refreshed.lock().expect("not poisoned").len() as u32
+    }
+
+    /// A sign-in's access token, an unsigned JWT expiring `in_secs` from now (in the past when
+    /// negative), for account `account`.
+    pub fn access_token(account: &str, in_secs: i64) -> String {
+        jwt(account, in_secs)
     }
 
     /// How many streams it was writing when their reader went away (the caller hung up).
@@ -295,6 +365,14 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         .or_else(|| request.headers().get("api-key").and_then(|v| v.to_str().ok()).map(str::to_owned));
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if path == "/oauth/token" {
+        return Ok(refresh(&state, &json));
+    }
+    // A sign-in whose access token has expired is refused by the Codex backend.
+    if path.contains("/backend-api/codex/") && bearer.as_deref().is_some_and(expired) {
+        let body = json!({"detail": "Your authentication token has expired. Please try signing in again."});
+        return Ok(json_reply(StatusCode::UNAUTHORIZED, body));
+    }
     let model = json.get("model").and_then(Value::as_str).unwrap_or("").to_owned();
     let (fault, bare) = fault_of(&model);
     let credential = match &bearer {

@@ -189,6 +189,11 @@ pub struct CredentialEntry {
     /// The file that holds the secret (its first line).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+    /// A ChatGPT sign-in kept by the Codex CLI (`~/.codex/auth.json`): its access token is
+    /// used, and refreshed through OpenAI's token endpoint (under a file lock, written back at
+    /// once) when it is about to expire. For `kind = "oauth"` only.
+    #[serde(default)]
+    pub codex_auth_file: Option<PathBuf>,
 }
 
 fn api_plan() -> Plan {
@@ -236,10 +241,14 @@ impl Config {
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         let mut config =
             Config::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
-        // Relative paths are the file's, not the working directory's.
+        // Relative paths are the file's, not the working directory's; `~/` is the home
+        // directory.
         let base = path.parent().unwrap_or(Path::new("."));
+        let home = std::env::var_os("HOME").map(PathBuf::from);
         let anchor = |p: &mut PathBuf| {
-            if p.is_relative() {
+            if let (Ok(rest), Some(home)) = (p.strip_prefix("~"), home.as_ref()) {
+                *p = home.join(rest);
+            } else if p.is_relative() {
                 *p = base.join(&*p);
             }
         };
@@ -254,6 +263,7 @@ impl Config {
             anchor(p);
         }
         config.credentials.iter_mut().filter_map(|c| c.secret_file.as_mut()).for_each(anchor);
+        config.credentials.iter_mut().filter_map(|c| c.codex_auth_file.as_mut()).for_each(anchor);
         Ok(config)
     }
 
@@ -284,9 +294,20 @@ impl Config {
             crate::doors::check_host_entry(host).map_err(|e| format!("allowed-hosts: {e}"))?;
         }
         for credential in &self.credentials {
-            if credential.secret_env.is_some() == credential.secret_file.is_some() {
+            let sources = [
+                credential.secret_env.is_some(),
+                credential.secret_file.is_some(),
+                credential.codex_auth_file.is_some(),
+            ];
+            if sources.iter().filter(|named| **named).count() != 1 {
                 return Err(format!(
-                    "credential `{}` names its secret with exactly one of secret-env and secret-file",
+                    "credential `{}` names its secret with exactly one of secret-env, secret-file and codex-auth-file",
+                    credential.profile_id
+                ));
+            }
+            if credential.codex_auth_file.is_some() && credential.kind != CredentialKind::Oauth {
+                return Err(format!(
+                    "credential `{}`: codex-auth-file holds a ChatGPT sign-in, so its kind is oauth",
                     credential.profile_id
                 ));
             }

@@ -24,7 +24,8 @@ use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, ORIGIN};
 use hyper::{Method, Request, Response, StatusCode};
 use route_policy_contract::types::{Capability, FailureReason, FallbackRequest, Outcome};
 use route_policy_executor::{
-    CallResult, Clock, Executor, Failed, HostCode, HttpTransport, ModelCall, Receipt, Secret, StaticCredentials,
+    CallResult, Clock, CodexAuthFile, Executor, Failed, HostCode, HttpTransport, ModelCall, Receipt, Secret,
+    StaticCredentials, TOKEN_URL,
 };
 use route_policy_host::{
     DecisionLog, Engine, LoadError, Policy, PolicyHost, ReloadOptions, Router, Trust, Watcher, read_public_key,
@@ -193,8 +194,20 @@ impl Gateway {
         origin: &str,
     ) -> Result<Gateway, GatewayError> {
         let client_key = config.client_key().map_err(GatewayError::Start)?;
+        // A sign-in refreshes through OpenAI's token endpoint, or the loopback server a route
+        // sends auth.openai.com to.
+        let token_url = config
+            .routes
+            .iter()
+            .find(|r| r.from.trim_end_matches('/').eq_ignore_ascii_case("https://auth.openai.com"))
+            .map_or_else(|| TOKEN_URL.to_owned(), |r| format!("{}/oauth/token", r.to.trim_end_matches('/')));
         let mut secrets = StaticCredentials::new();
         for credential in &config.credentials {
+            if let Some(file) = &credential.codex_auth_file {
+                let sign_in = Arc::new(CodexAuthFile::new(file, token_url.clone()));
+                secrets = secrets.with_sign_in(credential.profile_id.clone(), sign_in);
+                continue;
+            }
             let secret = credential.read_secret().map_err(start(&format!("credential `{}`", credential.profile_id)))?;
             secrets = secrets.with(credential.profile_id.clone(), Secret::new(secret));
         }

@@ -64,10 +64,10 @@ pub fn run(engine: Engine, component: Option<PathBuf>, path: &Path, options: Opt
         // Kept alive as long as the gateway serves.
         let _fake = if fake_upstream {
             let fake = route_policy_fake_upstream::FakeUpstream::start(1.0).await?;
-            for from in ["https://api.openai.com", "https://chatgpt.com"] {
+            for from in ["https://api.openai.com", "https://chatgpt.com", "https://auth.openai.com"] {
                 config.routes.push(RouteEntry { from: from.to_owned(), to: fake.origin() });
             }
-            eprintln!("fake upstream at {}: api.openai.com and chatgpt.com go to it", fake.origin());
+            eprintln!("fake upstream at {}: api.openai.com, chatgpt.com and auth.openai.com go to it", fake.origin());
             Some(fake)
         } else {
             None

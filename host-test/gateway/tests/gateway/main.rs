@@ -6,4 +6,5 @@ mod calls;
 mod doors;
 mod registry;
 mod rig;
+mod signin;
 mod state;
