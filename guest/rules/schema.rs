@@ -48,6 +48,21 @@ schema! {
         pub not_api: List<NotApiHost>,
         pub azure: AzureHosts,
         pub custom: CustomHosts,
+        pub account_paths: List<AccountPath>,
+    }
+
+    /// A gateway whose documented base URL names the operator's account in its path: that
+    /// segment is an identifier, not a credential, though it has a key's shape (32 hex digits).
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct AccountPath {
+        pub id: Str,
+        /// Where the base URL is documented.
+        pub source: Str,
+        pub host: Str,
+        /// The path segments before the account id, e.g. ["v1"].
+        pub before: List<Str>,
+        /// The account id's length, in hex digits.
+        pub hex_digits: u32,
     }
 
     /// An official API host and the base paths it serves.
@@ -238,11 +253,26 @@ schema! {
         /// The shortest wait before a retry, even when the provider says "now" (a `Retry-After`
         /// of 0 or a date in the past): never hammer a provider. At least the host's floor.
         pub min_delay_ms: u64,
+        /// The words after which a provider states a wait in its message ("try again in 2s",
+        /// "your quota will reset after 114h18m0s"), lowercase.
+        pub wait_phrases: List<Str>,
+        /// Usage headers of a subscription's windows: a window at 100% is spent until it
+        /// resets.
+        pub usage_windows: List<UsageWindow>,
         pub attempt_cap: Cap,
         pub delay_cap: Cap,
         /// The attempt from which a verdict that repeats other work (refresh, rotate or
         /// re-resolve) moves on to the next candidate instead: doing it again did not help.
         pub repeat_cap: Cap,
+    }
+
+    /// The headers of one usage window (the Codex backend's primary or secondary window).
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    pub struct UsageWindow {
+        pub used_percent: Str,
+        pub reset_after_seconds: Str,
+        /// Epoch seconds.
+        pub reset_at: Str,
     }
 
     /// A cap past which `retry` becomes `next-candidate`.
@@ -296,6 +326,13 @@ schema! {
         /// Whether the request's credential kind is unknown.
         #[serde(default)]
         pub credential_unknown: Option<bool>,
+        /// Whether the wait the provider states (headers, body fields or words) is longer than
+        /// the delay cap: the call cannot spend it.
+        #[serde(default)]
+        pub wait_over_cap: Option<bool>,
+        /// Whether usage headers say a window is spent (used at 100%).
+        #[serde(default)]
+        pub window_spent: Option<bool>,
         pub reason: FailureReason,
         pub action: Action,
         /// Whether the verdict tells the host to remember a rejection of the model.

@@ -41,10 +41,12 @@ struct Evidence<'a> {
     url: RequestUrl,
     /// The model's bare id, when the request named one that parses.
     model: Option<String>,
-    /// A delay the provider asked for, in ms.
+    /// A delay the provider asked for, in ms: in its headers, its body's fields, or its words.
     asked_delay_ms: Option<u64>,
-    /// When a usage window resets, in seconds (the Codex backend says so).
-    resets_in_s: Option<u64>,
+    /// When a usage window resets, in ms (the Codex backend says so, in its body or headers).
+    resets_ms: Option<u64>,
+    /// Usage headers say a window is used at 100%.
+    window_spent: bool,
 }
 
 impl<'a> Evidence<'a> {
@@ -71,7 +73,8 @@ impl<'a> Evidence<'a> {
         let asked_delay_ms = header("retry-after-ms")
             .and_then(parse_ms)
             .or_else(|| header("retry-after").and_then(|v| parse_retry_after(v, failure.now_ms)))
-            .or(structured.retry_delay_ms);
+            .or(structured.retry_delay_ms)
+            .or_else(|| wait_in_words_ms(&lower, failure.now_ms));
         let model = failure
             .model
             .as_deref()
@@ -79,19 +82,32 @@ impl<'a> Evidence<'a> {
             .map(|m| m.model.to_owned())
             .filter(|m| !redact::has_secret_token(m));
 
-        // When a usage window resets, by the body's own field or the Codex backend's headers
-        // (the sentence is read only for a quota verdict, in `verdict`).
+        // When a usage window resets, by the body's own field or the usage headers: the latest
+        // reset of the spent windows, else the first window that states one.
         let now_s = failure.now_ms.map(|ms| ms / 1000);
-        let resets_in_s = structured
+        let windows: Vec<(bool, Option<u64>)> = ERRORS
+            .retry
+            .usage_windows
+            .iter()
+            .map(|w| {
+                let spent = header(w.used_percent).and_then(|v| parse_decimal(v, 0)).is_some_and(|p| p >= 100);
+                let reset_after = header(w.reset_after_seconds).and_then(|v| v.parse::<u64>().ok());
+                let reset_at = header(w.reset_at).and_then(|v| v.parse::<u64>().ok());
+                let reset = reset_after.or_else(|| reset_at.zip(now_s).map(|(at, now)| at.saturating_sub(now)));
+                (spent, reset)
+            })
+            .collect();
+        let window_spent = windows.iter().any(|(spent, _)| *spent);
+        let window_reset_s = if window_spent {
+            windows.iter().filter(|(spent, _)| *spent).filter_map(|(_, reset)| *reset).max()
+        } else {
+            windows.iter().find_map(|(_, reset)| *reset)
+        };
+        let resets_ms = structured
             .resets_in_s
             .or_else(|| structured.resets_at.zip(now_s).map(|(at, now)| at.saturating_sub(now)))
-            .or_else(|| header("x-codex-primary-reset-after-seconds").and_then(|v| v.parse::<u64>().ok()))
-            .or_else(|| {
-                header("x-codex-primary-reset-at")
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .zip(now_s)
-                    .map(|(at, now)| at.saturating_sub(now))
-            });
+            .or(window_reset_s)
+            .map(|s| s.saturating_mul(1000));
 
         Evidence {
             failure,
@@ -103,7 +119,8 @@ impl<'a> Evidence<'a> {
             url: url::check_request_url(failure.request_url.as_deref()),
             model,
             asked_delay_ms,
-            resets_in_s,
+            resets_ms,
+            window_spent,
         }
     }
 
@@ -144,6 +161,13 @@ impl<'a> Evidence<'a> {
         if rule.credential_unknown.is_some_and(|unknown| unknown != self.failure.credential_kind.is_none()) {
             return None;
         }
+        if rule.window_spent.is_some_and(|spent| spent != self.window_spent) {
+            return None;
+        }
+        let over_cap = self.stated_wait_ms().is_some_and(|ms| ms > ERRORS.retry.delay_cap.value);
+        if rule.wait_over_cap.is_some_and(|over| over != over_cap) {
+            return None;
+        }
         if rule.text.is_empty() {
             return Some(None);
         }
@@ -157,6 +181,12 @@ impl<'a> Evidence<'a> {
             return None;
         }
         Some(capture)
+    }
+
+    /// The wait the provider states, in ms: when its usage window resets, else the delay it asks
+    /// for (headers, body fields, words).
+    fn stated_wait_ms(&self) -> Option<u64> {
+        self.resets_ms.or(self.asked_delay_ms)
     }
 
     fn verdict(&self, rule: &'static ErrorRule, capture: Option<(usize, usize)>) -> Verdict {
@@ -174,11 +204,10 @@ impl<'a> Evidence<'a> {
             reason: rule.reason,
         });
 
-        // When a quota's usage window resets: the body's or the headers' word, else the
-        // sentence ("Next reset in 3 hours", "try again in 3 days 6 hours", "…|<epoch>").
-        let resets_in_s = (rule.reason == crate::types::FailureReason::QuotaExhausted)
-            .then(|| self.resets_in_s.or_else(|| text_resets_s(&self.lower, failure.now_ms.map(|ms| ms / 1000))))
-            .flatten();
+        // When a quota's usage window resets: the body's or the headers' word, else the wait the
+        // provider states ("Next reset in 3 hours", "try again in 3 days 6 hours", "…|<epoch>").
+        let resets_ms =
+            (rule.reason == crate::types::FailureReason::QuotaExhausted).then(|| self.stated_wait_ms()).flatten();
 
         let retry = &ERRORS.retry;
         let attempt = failure.attempt.max(1);
@@ -198,13 +227,13 @@ impl<'a> Evidence<'a> {
             && u64::from(attempt) >= retry.repeat_cap.value
         {
             (action, rule_id, message) = (Action::NextCandidate, retry.repeat_cap.id, retry.repeat_cap.message);
-        } else if let Some(resets) = resets_in_s {
+        } else if let Some(resets) = resets_ms {
             // A usage window that resets in hours is no retry: the wait is stated, and the
             // call moves on.
-            retry_after_ms = Some(resets.saturating_mul(1000));
+            retry_after_ms = Some(resets);
         }
 
-        let user_message = self.render(message, model.as_deref(), retry_after_ms, resets_in_s, attempt);
+        let user_message = self.render(message, model.as_deref(), retry_after_ms, resets_ms, attempt);
         Verdict { reason: rule.reason, action, retry_after_ms, user_message, remember, rule: rule_id.to_owned() }
     }
 
@@ -214,7 +243,7 @@ impl<'a> Evidence<'a> {
         template: &str,
         model: Option<&str>,
         delay_ms: Option<u64>,
-        resets_in_s: Option<u64>,
+        resets_ms: Option<u64>,
         attempt: u32,
     ) -> String {
         let failure = self.failure;
@@ -263,8 +292,8 @@ impl<'a> Evidence<'a> {
                 "cap" => out.push_str(&human_ms(ERRORS.retry.delay_cap.value)),
                 "attempt" => out.push_str(&attempt.to_string()),
                 "resets" => {
-                    if let Some(resets) = resets_in_s {
-                        out.push_str(&format!(" (it resets in {})", human_ms(resets.saturating_mul(1000))));
+                    if let Some(resets) = resets_ms {
+                        out.push_str(&format!(" (it resets in {})", human_ms(resets)));
                     }
                 }
                 // build.rs refuses unknown placeholders; keep any text intact regardless.
@@ -570,50 +599,70 @@ fn parse_ms(value: &str) -> Option<u64> {
     parse_decimal(value, 0)
 }
 
-/// A protobuf duration (`"32s"`, `"1.5s"`) as ms.
-/// A reset time in a sentence, in seconds from now: "next reset in 3 hours", "resets in 42
-/// minutes", "try again in 3 days 6 hours 57 minutes", "try again in ~91 min", or Claude's
-/// "usage limit reached|1767225600" (epoch seconds, with `now_s`).
-fn text_resets_s(lower: &str, now_s: Option<u64>) -> Option<u64> {
+/// A wait stated in the provider's words, in ms from now: after one of `errors.toml`'s
+/// `wait-phrases`, as a Go duration ("1h2m3s", "114h18m0s", "6m4.32s", "644ms") or numbers with
+/// units ("20 minutes", "2.5s", "3 days 6 hours 57 minutes", "~91 min"); or Claude's
+/// "usage limit reached|1767225600" (epoch seconds, with `now_ms`).
+fn wait_in_words_ms(lower: &str, now_ms: Option<u64>) -> Option<u64> {
     if let Some((_, epoch)) = lower.split_once("limit reached|") {
         let digits: String = epoch.chars().take_while(char::is_ascii_digit).collect();
-        if let (Ok(at), Some(now)) = (digits.parse::<u64>(), now_s) {
-            return Some(at.saturating_sub(now));
+        if let (Ok(at), Some(now)) = (digits.parse::<u64>(), now_ms) {
+            return Some(at.saturating_sub(now / 1000).saturating_mul(1000));
         }
     }
-    let at = ["reset in ", "resets in ", "try again in "].iter().find_map(|p| lower.find(p).map(|i| i + p.len()))?;
-    let words = lower[at..].split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty() && *w != "and");
+    ERRORS.retry.wait_phrases.iter().find_map(|phrase| {
+        lower.match_indices(phrase).take(8).find_map(|(at, _)| words_duration_ms(&lower[at + phrase.len()..]))
+    })
+}
+
+/// The duration at the start of `text`, in ms, if it starts with one.
+fn words_duration_ms(text: &str) -> Option<u64> {
+    let words = text.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty() && *w != "and");
     let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
+    let mut number: Option<&str> = None;
     let mut read_any = false;
     for word in words.take(12) {
-        let word = word.trim_start_matches(['~', '(']).trim_end_matches(['.', ')', ';', '!']);
-        if word == "about" || word == "approximately" {
+        let word = word.trim_start_matches(['~', '(']).trim_end_matches(['.', ')', ';', '!', '"', '\'']);
+        if matches!(word, "about" | "approximately" | "~") {
             continue;
         }
-        // "3h", "42m", "2s", "91min": a number and its unit in one word.
-        let split = word.find(|c: char| !c.is_ascii_digit()).unwrap_or(word.len());
-        let (digits, unit) = word.split_at(split);
-        if !digits.is_empty() {
-            number = Some(digits.parse().ok()?);
-            if unit.is_empty() {
-                continue;
+        // A word of numbers and units: "3h", "91min", "1h2m3s", "6m4.32s", "2.5s", or a
+        // number alone whose unit is the next word.
+        let mut rest = word;
+        let mut read_in_word = false;
+        while !rest.is_empty() {
+            let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            if digits > 0 {
+                number = Some(&rest[..digits]);
+                rest = &rest[digits..];
             }
+            let letters = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+            if letters == 0 {
+                break;
+            }
+            let unit_ms: u64 = match &rest[..letters] {
+                "w" | "wk" | "week" | "weeks" => 604_800_000,
+                "d" | "day" | "days" => 86_400_000,
+                "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000,
+                "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+                "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+                "ms" | "millisecond" | "milliseconds" => 1,
+                _ => return read_any.then_some(total),
+            };
+            let amount = parse_decimal(number.take()?, 3)?;
+            total = total.saturating_add(amount.saturating_mul(unit_ms).div_ceil(1000));
+            read_any = true;
+            read_in_word = true;
+            rest = &rest[letters..];
         }
-        let seconds = match unit {
-            "d" | "day" | "days" => 86_400,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            _ => break,
-        };
-        let Some(n) = number.take() else { break };
-        total = total.saturating_add(n.saturating_mul(seconds));
-        read_any = true;
+        if !rest.is_empty() || (!read_in_word && number.is_none()) {
+            break;
+        }
     }
     read_any.then_some(total)
 }
 
+/// A protobuf duration (`"32s"`, `"1.5s"`) as ms.
 fn parse_duration_ms(value: &str) -> Option<u64> {
     parse_seconds_ms(value.trim().strip_suffix('s')?)
 }

@@ -643,7 +643,7 @@ fn platform_path(capability: Capability) -> &'static rules::CapabilityPath {
 fn describe_direct_setting(config: &ProviderConfig) -> String {
     let mut parts = Vec::new();
     if let Some(base) = config.base_url.as_deref().filter(|b| !b.trim().is_empty()) {
-        parts.push(format!("base-url `{}`", redact::url(base)));
+        parts.push(format!("base-url `{}`", url::shown(base)));
     }
     if let Some(api) = config.api.as_deref().filter(|a| !a.trim().is_empty()) {
         parts.push(format!("api `{}`", redact::short(api)));

@@ -6,8 +6,10 @@
 //! failed request went to its route's canonical URL.
 
 use crate::redact;
-use crate::rules::{OfficialHost, POLICY, ROUTES, URLS};
+use crate::rules::{AccountPath, OfficialHost, POLICY, ROUTES, URLS};
 use crate::types::BaseUrlClass;
+use std::borrow::Cow;
+use std::ops::Range;
 use url::{Host, Url};
 
 /// A classified base URL.
@@ -239,7 +241,7 @@ fn classify_custom(url: &Url, host: &Host<&str>) -> Result<BaseUrl, BaseUrl> {
         ));
     }
     let serialized = url.as_str();
-    if redact::contains_secret(serialized) {
+    if redact::contains_secret(&without_account_id(url)) {
         return Err(invalid(
             RULE_SECRET,
             "appears to contain a credential; credentials are described, never put in URLs".to_owned(),
@@ -247,6 +249,58 @@ fn classify_custom(url: &Url, host: &Host<&str>) -> Result<BaseUrl, BaseUrl> {
     }
     let canonical = serialized.strip_suffix('/').unwrap_or(serialized).to_owned();
     Ok(BaseUrl::Valid { class: BaseUrlClass::Custom, canonical, rule, legacy: false })
+}
+
+/// The documented place of an account id in a gateway's path (`urls.toml` [[account-paths]]):
+/// the rule and the segment's byte range in `path`, when `host` is that gateway's and the
+/// segment there is the account id's length in hex digits.
+fn account_segment(host: &str, path: &str) -> Option<(&'static AccountPath, Range<usize>)> {
+    let rule = URLS.account_paths.iter().find(|a| a.host == host)?;
+    let mut rest = path.strip_prefix('/')?;
+    let mut at = 1;
+    for before in rule.before {
+        let (segment, tail) = rest.split_once('/')?;
+        if segment != *before {
+            return None;
+        }
+        at += segment.len() + 1;
+        rest = tail;
+    }
+    let len = rest.find('/').unwrap_or(rest.len());
+    let id = &rest[..len];
+    (id.len() == rule.hex_digits as usize && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some((rule, at..at + len))
+}
+
+/// A URL's serialization without a documented account id (replaced by `account-id`), for the
+/// secret check: everything else in it is still checked, and the same digits anywhere else are
+/// still a credential.
+fn without_account_id(url: &Url) -> Cow<'_, str> {
+    let serialized = url.as_str();
+    let (Some(host), path) = (url.host_str(), url.path()) else { return Cow::Borrowed(serialized) };
+    let Some((_, range)) = account_segment(host, path) else { return Cow::Borrowed(serialized) };
+    // The path is the serialization's tail: a custom base URL has no query or fragment here.
+    let Some(offset) = serialized.len().checked_sub(path.len()).filter(|o| serialized[*o..] == *path) else {
+        return Cow::Borrowed(serialized);
+    };
+    let mut masked = serialized.to_owned();
+    masked.replace_range(offset + range.start..offset + range.end, "account-id");
+    Cow::Owned(masked)
+}
+
+/// A base URL for a note: redacted as every echoed URL is, except a documented account id,
+/// which is shown (it names the operator's gateway, and is no credential).
+pub fn shown(raw: &str) -> String {
+    let Ok(url) = Url::parse(raw.trim()) else { return redact::url(raw) };
+    let Some((_, range)) = url.host_str().and_then(|host| account_segment(host, url.path())) else {
+        return redact::url(raw);
+    };
+    let id = &url.path()[range];
+    let masked = without_account_id(&url);
+    let shown = redact::url(&masked);
+    match shown.find("/account-id") {
+        Some(at) => format!("{}/{id}{}", &shown[..at], &shown[at + "/account-id".len()..]),
+        None => shown,
+    }
 }
 
 fn classify_official(official: &'static OfficialHost, url: &Url) -> BaseUrl {
@@ -563,6 +617,32 @@ mod tests {
         assert!(invalid("https://chat\ngpt.com/backend-api").contains("control character"));
         assert!(invalid(&format!("https://example.com/{}", "a".repeat(10_000))).contains("at most"));
         assert!(invalid("https://proxy.example.com/sk-proj-abcdefghijklmnopqrstuvwx/v1").contains("credential"));
+    }
+
+    #[test]
+    fn a_documented_account_id_is_no_credential_but_the_same_digits_elsewhere_are() {
+        let account = "023e105f4ecef8ad9ca31a8372d0c353";
+        for base in [
+            format!("https://gateway.ai.cloudflare.com/v1/{account}/my-gateway/openai"),
+            format!("https://gateway.ai.cloudflare.com/v1/{account}/my-gateway/compat/"),
+            format!("https://api.cloudflare.com/client/v4/accounts/{account}/ai/v1"),
+        ] {
+            let (class, canonical, _) = valid(&base);
+            assert_eq!((class, canonical.as_str()), (BaseUrlClass::Custom, base.trim_end_matches('/')), "{base}");
+            assert!(shown(&base).contains(account), "{}", shown(&base));
+        }
+        // Not at the documented place, not that gateway's host, or a key beside the account id.
+        for base in [
+            format!("https://gateway.ai.cloudflare.com/v2/{account}/my-gateway/openai"),
+            format!("https://gateway.ai.cloudflare.com/v1/my-gateway/{account}/openai"),
+            format!("https://proxy.example.com/v1/{account}/my-gateway/openai"),
+            format!("https://gateway.ai.cloudflare.com.evil.example/v1/{account}/g/openai"),
+            format!("https://gateway.ai.cloudflare.com/v1/{account}/{account}/openai"),
+            "https://gateway.ai.cloudflare.com/v1/sk-proj-abcdefghijklmnopqrstuvwx/g/openai".to_owned(),
+        ] {
+            assert!(invalid(&base).contains("credential"), "{base}");
+        }
+        assert!(!shown(&format!("https://proxy.example.com/{account}/v1")).contains(account));
     }
 
     #[test]
