@@ -157,6 +157,14 @@ impl Replay {
             stored.clone().unwrap_or_else(|| RouteHealth { route: route.clone(), ..RouteHealth::default() });
         match verdict {
             None => health = RouteHealth { route: route.clone(), failures: 0, open_until_ms: None, opened: 0 },
+            // A stated wait longer than the call can spend (a quota's reset, a long Retry-After):
+            // the route rests until then, across calls, and is never tried early.
+            Some(verdict) if verdict.retry_after_ms.is_some_and(|ms| ms > ERRORS.retry.delay_cap.value) => {
+                let until = attempt.ended_ms.saturating_add(verdict.retry_after_ms.unwrap_or(0));
+                health.open_until_ms = Some(health.open_until_ms.map_or(until, |open| open.max(until)));
+                health.opened = health.opened.saturating_add(1);
+                health.failures = 0;
+            }
             Some(verdict) if LOOP.circuit.reasons.contains(&verdict.reason) => {
                 // A failed probe reopens at once; otherwise the failures in a row count up.
                 let probe = health.open_until_ms.is_some_and(|until| until <= attempt.started_ms);
