@@ -8,9 +8,7 @@ use serde_json::{Value, json};
 
 /// The `data` of each event of a Chat stream for `whole`, text cut every `cut` characters.
 pub fn chat_stream(whole: &Value, cut: usize) -> Vec<String> {
-    let head = |choices: Value| {
-        json!({"id": whole["id"], "object": "chat.completion.chunk", "created": whole["created"], "model": whole["model"], "choices": choices})
-    };
+    let head = |choices: Value| json!({"id": whole["id"], "object": "chat.completion.chunk", "created": whole["created"], "model": whole["model"], "choices": choices});
     let delta = |delta: Value| head(json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}]));
     let choice = &whole["choices"][0];
     let message = &choice["message"];
@@ -53,7 +51,9 @@ pub fn chat_answer(content: Value, calls: &[(&str, &str, &str)], finish: &str) -
     if !calls.is_empty() {
         message["tool_calls"] = calls
             .iter()
-            .map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}}))
+            .map(
+                |(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}}),
+            )
             .collect();
     }
     json!({
