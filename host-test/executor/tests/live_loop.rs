@@ -542,12 +542,12 @@ fn a_hot_swap_between_two_calls_changes_the_loops_conduct() {
 
         std::fs::write(dir.join("next.wasm"), &variant).unwrap();
         let swapped = host.reload(&dir.join("next.wasm")).expect("the variant passes every check");
-        assert_eq!(swapped.id().revision, "2026.11.26.1");
+        assert_eq!(swapped.id().revision, route_policy_testkit::newer_revision());
 
         let after = executor.run(&call(b.chain("fake/unavailable/gpt-4.1-mini", &["fake/ok/gpt-4.1"]))).await;
         assert_eq!(served_by(&after), "fake/ok/gpt-4.1");
         assert_eq!(b.requests("unavailable/gpt-4.1-mini").len(), 1, "the swapped policy moves on at once");
-        assert_eq!(after.receipt.policy, "2026.11.26.1");
+        assert_eq!(after.receipt.policy, route_policy_testkit::newer_revision());
     });
 }
 

@@ -75,7 +75,7 @@ fn a_signed_artifact_pulled_by_digest_serves_and_is_kept() {
 
         let status = source.status();
         let active = status.active.unwrap();
-        assert_eq!((active.digest.as_str(), active.revision.as_str()), (at.digest.as_deref().unwrap(), "2026.11.26"));
+        assert_eq!((active.digest.as_str(), active.revision.as_str()), (at.digest.as_deref().unwrap(), route_policy_testkit::builtin_revision().as_str()));
         let kept = std::fs::read_dir(data.join("oci")).unwrap().count();
         assert_eq!(kept, 4, "manifest, component, signature and the reference's record");
         #[cfg(unix)]
@@ -116,7 +116,13 @@ fn tampered_blobs_and_manifests_are_refused() {
         assert_eq!(std::fs::read_dir(data.join("oci")).unwrap().count(), 0, "nothing refused is kept");
 
         registry.tamper(&digest, |bytes| {
-            let text = String::from_utf8(bytes.clone()).unwrap().replace("\"2026.11.26\"", "\"2026.11.27\"");
+            // The revision annotation, one digit changed: the same length, another manifest.
+            let revision = route_policy_testkit::builtin_revision();
+            let mut changed = revision.clone().into_bytes();
+            let last = changed.last_mut().unwrap();
+            *last = if *last == b'9' { b'8' } else { *last + 1 };
+            let changed = String::from_utf8(changed).unwrap();
+            let text = String::from_utf8(bytes.clone()).unwrap().replace(&format!("\"{revision}\""), &format!("\"{changed}\""));
             *bytes = text.into_bytes();
         });
         let manifest_data = temp_dir("registry-tamper-manifest");
@@ -162,7 +168,7 @@ fn unsigned_and_strangers_artifacts_are_refused() {
         // Signed by the trusted key as well: it serves.
         Registry::new(&at).sign(&at, &ops).await.unwrap();
         let (host, _) = source.start(ENGINE.clone(), trusting(&[&ops], false)).await.unwrap();
-        assert_eq!(host.current().id().revision, "2026.11.26");
+        assert_eq!(host.current().id().revision, route_policy_testkit::builtin_revision().as_str());
     });
 }
 }
@@ -201,7 +207,7 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         let refused = refused_at(&source.poll(&host).await).clone();
         assert_eq!(refused.reason, Reason::Load(Step::Canary), "{refused}");
         assert_eq!(refused.artifact, naive.to_string());
-        assert_eq!(host.current().id().revision, "2026.11.26");
+        assert_eq!(host.current().id().revision, route_policy_testkit::builtin_revision().as_str());
         let status = source.status();
         assert_eq!(status.active.as_ref().unwrap().digest, first.digest.clone().unwrap());
         assert_eq!(status.last_refusal.as_ref().unwrap().reason, "canary");
@@ -218,7 +224,7 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         let _watching =
             source.watch(host.clone(), Duration::from_millis(50), move |event| drop(events.send(event.clone())));
         // As a rollout does it: push and sign under the version's own tag, then move `stable`.
-        let next = publish(&registry.reference("policies/route:2026.11.26.1"), &newer, Some(&ops)).await;
+        let next = publish(&registry.reference(&format!("policies/route:{}", route_policy_testkit::newer_revision())), &newer, Some(&ops)).await;
         let moved = Instant::now();
         Registry::new(&tag).retag(&next, "stable").await.unwrap();
         let activation = tokio::time::timeout(Duration::from_secs(20), async {
@@ -232,7 +238,7 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         .expect("activated within 20 s");
         eprintln!("tag move to activation: {:?} (polling every 50 ms)", moved.elapsed());
         assert_eq!(Some(activation), next.digest.clone());
-        assert_eq!(host.current().id().revision, "2026.11.26.1");
+        assert_eq!(host.current().id().revision, route_policy_testkit::newer_revision().as_str());
         drop(_watching);
         // The activation kept the new tag's ETag: the next poll is a 304 again.
         assert!(matches!(source.poll(&host).await, Event::Unchanged));
@@ -242,7 +248,7 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
         publish(&tag, route_policy_host::BUILTIN, Some(&ops)).await;
         let refused = refused_at(&source.poll(&host).await).clone();
         assert_eq!(refused.reason, Reason::Load(Step::Rollback), "{refused}");
-        assert_eq!(host.current().id().revision, "2026.11.26.1");
+        assert_eq!(host.current().id().revision, route_policy_testkit::newer_revision().as_str());
         // A rollback stays a rollback while the host serves what it serves: the next poll
         // does not even pull it again.
         let requests = registry.requests().len();
@@ -258,12 +264,12 @@ fn a_watched_tag_moves_and_only_good_newer_policies_activate() {
             .start(ENGINE.clone(), trusting(&[&ops], true))
             .await
             .unwrap_or_else(|e| panic!("{e}\n{:?}", registry.requests()));
-        assert_eq!(allowing.current().id().revision, "2026.11.26");
+        assert_eq!(allowing.current().id().revision, route_policy_testkit::builtin_revision().as_str());
         publish(&tag, &newer, Some(&ops)).await;
         activated(&permissive.poll(&allowing).await);
         publish(&tag, route_policy_host::BUILTIN, Some(&ops)).await;
         activated(&permissive.poll(&allowing).await);
-        assert_eq!(allowing.current().id().revision, "2026.11.26");
+        assert_eq!(allowing.current().id().revision, route_policy_testkit::builtin_revision().as_str());
     });
 }
 }
@@ -289,7 +295,7 @@ fn a_restart_with_the_registry_down_serves_the_last_good_policy() {
         let (host, events) = restarted.start(ENGINE.clone(), trusting(&[&ops], false)).await.unwrap();
         assert_eq!(activated(&events[0]), (at.digest.as_deref().unwrap(), Origin::LastGood));
         assert!(matches!(&events[1], Event::Unreachable(why) if why.contains(&tag.registry)), "{events:?}");
-        assert_eq!(host.current().id().revision, "2026.11.26");
+        assert_eq!(host.current().id().revision, route_policy_testkit::builtin_revision().as_str());
         let status = restarted.status();
         assert_eq!(status.active.unwrap().origin, Origin::LastGood);
         assert_eq!(status.last_poll.unwrap().outcome, "unreachable");

@@ -63,10 +63,10 @@ pub fn policy_variant(name: &str, revision: &str, edit: impl Fn(&str, String) ->
     bytes
 }
 
-/// The variant whose attempt cap is 1 (revision 2026.11.26.1): newer than the built-in, and it
-/// passes the canary.
+/// The variant whose attempt cap is 1 (revision [`crate::newer_revision`]): newer than the
+/// built-in, and it passes the canary.
 pub fn one_attempt_variant() -> Vec<u8> {
-    policy_variant("one-attempt", "2026.11.26.1", |file, text| {
+    policy_variant("one-attempt", &crate::newer_revision(), |file, text| {
         if file != "errors.toml" {
             return text;
         }

@@ -103,3 +103,14 @@ pub fn codex_oauth() -> route_policy_contract::types::Credential {
         plan: Plan::Plus,
     }
 }
+
+/// The built-in policy's revision (`guest/rules/policy.toml`): tests compare with it, never
+/// with a date written into them.
+pub fn builtin_revision() -> String {
+    POLICY.id().revision.clone()
+}
+
+/// A revision newer than the built-in's: the built-in's with `.1` after it.
+pub fn newer_revision() -> String {
+    format!("{}.1", builtin_revision())
+}

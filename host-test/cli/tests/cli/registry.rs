@@ -50,7 +50,7 @@ fn push_sign_and_serve_from_the_command_line() {
         run(&[&serve[..], &["--status", status.to_str().unwrap()]].concat(), "{\"op\":\"policy-info\",\"input\":{}}\n");
     assert_eq!(code, Some(0), "{stderr}");
     let answer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(answer["ok"]["revision"], "2026.11.26");
+    assert_eq!(answer["ok"]["revision"], route_policy_testkit::builtin_revision().as_str());
     let status: serde_json::Value = serde_json::from_slice(&std::fs::read(&status).unwrap()).unwrap();
     assert_eq!(status["active"]["artifact"], pushed.as_str());
     assert_eq!(status["active"]["origin"], "registry");

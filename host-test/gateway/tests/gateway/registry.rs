@@ -34,7 +34,7 @@ fn the_gateway_serves_a_watched_policy_and_reports_it() {
         let status: serde_json::Value = serde_json::from_str(&get("/status").await).unwrap();
         assert_eq!(status["source"], tag.to_string());
         assert_eq!(status["active"]["artifact"], at.to_string());
-        assert_eq!(status["active"]["revision"], "2026.11.26");
+        assert_eq!(status["active"]["revision"], route_policy_testkit::builtin_revision().as_str());
         assert!(get("/metrics").await.contains(r#"route_policy_policy_activations_total{origin="registry"} 1"#));
 
         publish(&tag, &FIXTURES.hostile, Some(&ops)).await;
@@ -46,7 +46,7 @@ fn the_gateway_serves_a_watched_policy_and_reports_it() {
         let status: serde_json::Value = serde_json::from_str(&get("/status").await).unwrap();
         assert_eq!(status["active"]["artifact"], at.to_string(), "the serving policy stays");
         assert_eq!(status["last_refusal"]["reason"], "canary");
-        assert_eq!(gateway.policy().id().revision, "2026.11.26");
+        assert_eq!(gateway.policy().id().revision, route_policy_testkit::builtin_revision());
     });
 }
 }

@@ -10,8 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './paths.mjs';
 
-/** The variant's revision, as `policy-info` reports it. */
-export const VARIANT_REVISION = '2026.11.26-openclaw-swap';
+/** The shipped rules' revision (`guest/rules/policy.toml`). */
+const SHIPPED = readFileSync(join(REPO, 'guest', 'rules', 'policy.toml'), 'utf8').match(/^revision = "(.*)"$/m)[1];
+
+/** The variant's revision, as `policy-info` reports it: newer than the shipped one. */
+export const VARIANT_REVISION = `${SHIPPED}-openclaw-swap`;
 
 /**
  * The variant: the shipped rules, except that the Codex route no longer serves gpt-5.4-mini
