@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::credentials::Credentials;
 use crate::health::HealthStore;
 use crate::learned::LearnedStore;
-use crate::transport::{Answer, Api, Deadlines, Outgoing, Transport};
+use crate::transport::{Answer, Api, Deadlines, Outgoing, Translation, Transport};
 use bytes::Bytes;
 use route_policy_contract::guard::{self, Guard};
 use route_policy_contract::learning;
@@ -115,6 +115,9 @@ pub enum HostCode {
     Policy(route_policy_contract::types::PolicyErrorCode),
     /// The caller went away (`client-disconnected`).
     ClientDisconnected,
+    /// The request holds what the route's API cannot carry (`untranslatable`): the caller's
+    /// to change.
+    Untranslatable,
 }
 
 impl HostCode {
@@ -130,6 +133,7 @@ impl HostCode {
             HostCode::HostError => "host-error",
             HostCode::Policy(code) => code.as_str(),
             HostCode::ClientDisconnected => "client-disconnected",
+            HostCode::Untranslatable => "untranslatable",
         }
     }
 
@@ -565,18 +569,21 @@ impl<T: Transport> Executor<T> {
         self.guard.check_endpoint(&request, endpoint).map_err(|violation| {
             Failed::host(HostCode::GuardRefused, guard::refusal("serving this call", &violation))
         })?;
+        // The route's API decides what goes upstream; the caller's, what comes back.
         let api = Api::of(&endpoint.request_url);
         let asked = if call.body.get("messages").is_some() { Api::ChatCompletions } else { Api::Responses };
-        if api != Api::Other && api != asked {
-            return Err(Failed::host(
-                HostCode::HostError,
+        let (body, translation) = translated(&call.body, asked, api, endpoint.transport).map_err(|error| {
+            Failed::host(
+                HostCode::Untranslatable,
                 format!(
-                    "the policy routed {} to {}, which speaks another API than this request; give the chain models of one API",
+                    "{} speaks {} and this request {}: {}",
                     redact::short(&send.candidate.model),
-                    redact::url(&endpoint.request_url)
+                    api.name(),
+                    asked.name(),
+                    redact::text(&error.to_string())
                 ),
-            ));
-        }
+            )
+        })?;
         let secret = self
             .credentials
             .secret(&endpoint.credential, send.refresh_credential)
@@ -600,10 +607,11 @@ impl<T: Transport> Executor<T> {
         Ok(Outgoing {
             url: endpoint.request_url.clone(),
             headers,
-            body: request_body(&call.body, endpoint, api, streaming),
+            body: request_body(&body, endpoint, api, streaming),
             streaming,
             api,
             sink: None,
+            translation,
             deadlines: Deadlines {
                 connect: scaled(t.connect_ms),
                 first_byte: scaled(t.first_byte_ms),
@@ -613,6 +621,35 @@ impl<T: Transport> Executor<T> {
             },
         })
     }
+}
+
+/// The caller's body in the route's API, and how its answer goes back: as it is when the
+/// route speaks the caller's API (or one the executor does not know), else translated both ways
+/// (`route_policy_translate`; the Codex backend in its own dialect).
+fn translated(
+    body: &Value,
+    asked: Api,
+    route: Api,
+    transport: route_policy_contract::types::Transport,
+) -> Result<(std::borrow::Cow<'_, Value>, Option<Translation>), route_policy_translate::Error> {
+    use route_policy_translate::request::{self, Dialect};
+    Ok(match (asked, route) {
+        (Api::ChatCompletions, Api::Responses) => {
+            let dialect = if transport == route_policy_contract::types::Transport::CodexResponses {
+                Dialect::Codex
+            } else {
+                Dialect::Platform
+            };
+            let include_usage = request::chat_include_usage(body);
+            let translated = request::chat_to_responses(body, dialect)?;
+            (std::borrow::Cow::Owned(translated.body), Some(Translation::ResponsesToChat { include_usage }))
+        }
+        (Api::Responses, Api::ChatCompletions) => {
+            let translated = request::responses_to_chat(body)?;
+            (std::borrow::Cow::Owned(translated.body), Some(Translation::ChatToResponses))
+        }
+        _ => (std::borrow::Cow::Borrowed(body), None),
+    })
 }
 
 /// The caller's body for one attempt: the upstream model named as configured; the tool the

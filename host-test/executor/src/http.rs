@@ -11,9 +11,10 @@
 //!   URL, without certificates.
 
 use crate::sse::{self, Event, Reader};
-use crate::transport::{Answer, Api, Deadlines, Outgoing, Sent, Transport};
+use crate::transport::{Answer, Api, Deadlines, Outgoing, Sent, Translation, Transport};
 use bytes::BytesMut;
 use futures_util::StreamExt;
+use route_policy_contract::redact;
 use route_policy_contract::types::{
     HttpResponse, NetworkFailure, NetworkKind, Outcome, StreamFault, StreamFaultKind, TimeoutKind,
 };
@@ -131,9 +132,10 @@ impl Transport for HttpTransport {
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let streaming = request.streaming || content_type.starts_with("text/event-stream");
         if streaming {
-            read_stream(response, request.api, status, content_type, started, d, request.sink).await
+            let stream = Streamed { api: request.api, status, content_type, translation: request.translation };
+            read_stream(response, stream, started, d, request.sink).await
         } else {
-            read_whole(response, status, content_type, d, total_at).await
+            read_whole(response, status, content_type, d, total_at, request.translation).await
         }
     }
 }
@@ -168,6 +170,7 @@ async fn read_whole(
     content_type: String,
     d: Deadlines,
     total_at: Instant,
+    translation: Option<Translation>,
 ) -> Sent {
     let mut body = BytesMut::new();
     let mut stream = response.bytes_stream();
@@ -210,21 +213,50 @@ async fn read_whole(
     }
     // Chat Completions and Responses both put it at `usage`, in their own words.
     let usage = json.get("usage").and_then(sse::usage);
-    let answer = Answer { status, content_type, body: body.freeze(), usage, events: 0 };
+    // In the caller's API, when the route speaks the other one.
+    let body = match translation {
+        None => body.freeze(),
+        Some(translation) => {
+            use route_policy_translate::response;
+            let translated = match translation {
+                Translation::ResponsesToChat { .. } => response::responses_to_chat(&json),
+                Translation::ChatToResponses => response::chat_to_responses(&json),
+            };
+            match translated {
+                Ok(translated) => bytes::Bytes::from(serde_json::to_vec(&translated.body).unwrap_or_default()),
+                Err(error) => {
+                    let detail = redact::excerpt(&error.to_string(), 512);
+                    let fault = StreamFault { kind: StreamFaultKind::MalformedEvent, events: 0, detail };
+                    return Sent::failed(Outcome::StreamFault(fault));
+                }
+            }
+        }
+    };
+    let answer = Answer { status, content_type, body, usage, events: 0 };
     Sent { outcome: Outcome::Success(usage), answer: Some(answer), forwarded: false, abandoned: false, skipped: 0 }
 }
 
-/// A streamed answer, read event by event with the first-token, idle and total timeouts; with
-/// a sink, each chunk whose events all read well is passed on as it arrives.
-async fn read_stream(
-    response: reqwest::Response,
+/// What a streamed answer is: the route's API (which its events are read by), its status and
+/// content type, and its translation into the caller's API.
+struct Streamed {
     api: Api,
     status: u16,
     content_type: String,
+    translation: Option<Translation>,
+}
+
+/// A streamed answer, read event by event with the first-token, idle and total timeouts; with
+/// a sink, each chunk whose events all read well is passed on as it arrives (in the caller's
+/// API: translated event by event when the route speaks the other one).
+async fn read_stream(
+    response: reqwest::Response,
+    streamed: Streamed,
     started: Instant,
     d: Deadlines,
     sink: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
 ) -> Sent {
+    let Streamed { api, status, content_type, translation } = streamed;
+    let mut translator = translation.map(translator);
     let total_at = started + d.total;
     let first_token_at = (started + d.first_token).min(total_at);
     let mut reader = Reader::new(api);
@@ -232,6 +264,8 @@ async fn read_stream(
     let mut stream = response.bytes_stream();
     let mut forwarded = false;
     let mut received = 0usize;
+    // Translated events not passed on yet (before the first content).
+    let mut pending = BytesMut::new();
     let fault = |kind, reader: &Reader, detail: String, forwarded: bool| Sent {
         outcome: Outcome::StreamFault(StreamFault { kind, events: reader.events, detail }),
         answer: None,
@@ -281,11 +315,25 @@ async fn read_stream(
                 Event::Empty | Event::Content | Event::Finished => {}
             }
         }
-        body.extend_from_slice(&reader.take_kept());
+        let kept = reader.take_kept();
+        match translator.as_mut() {
+            None => body.extend_from_slice(&kept),
+            Some(translator) => {
+                // The caller's events: translated, kept, and passed on in place of these.
+                reader.take_complete();
+                let ours = translate_events(translator.as_mut(), &kept);
+                body.extend_from_slice(&ours);
+                pending.extend_from_slice(&ours);
+            }
+        }
         // Every event of the chunk read well: pass on the complete ones, from the first
         // content on. Comments and keep-alives before it commit nothing, so a stream that
         // never starts can still fail over unseen.
-        let complete = if reader.content || done { reader.take_complete() } else { bytes::Bytes::new() };
+        let complete = match (translator.is_some(), reader.content || done) {
+            (_, false) => bytes::Bytes::new(),
+            (false, true) => reader.take_complete(),
+            (true, true) => std::mem::take(&mut pending).freeze(),
+        };
         if let Some(sink) = sink.as_ref().filter(|_| !complete.is_empty()) {
             if sink.send(complete).await.is_err() {
                 // The caller went away: the upstream request is dropped with this future.
@@ -300,6 +348,16 @@ async fn read_stream(
             break;
         }
     }
+    if let Some(translator) = translator.as_mut() {
+        // The caller's API closes its stream its own way (`[DONE]` for Chat Completions).
+        let closing = translator.finish().iter().map(|e| e.to_sse()).collect::<String>();
+        body.extend_from_slice(closing.as_bytes());
+        if let Some(sink) = sink.as_ref().filter(|_| !closing.is_empty())
+            && sink.send(bytes::Bytes::from(closing)).await.is_ok()
+        {
+            forwarded = true;
+        }
+    }
     let answer = Answer { status, content_type, body: body.freeze(), usage: reader.usage, events: reader.events };
     Sent {
         outcome: Outcome::Success(reader.usage),
@@ -308,6 +366,30 @@ async fn read_stream(
         abandoned: false,
         skipped: reader.skipped,
     }
+}
+
+/// The stream translator for a translation.
+fn translator(translation: Translation) -> Box<dyn route_policy_translate::stream::Translate + Send> {
+    use route_policy_translate::stream::{ChatToResponses, ResponsesToChat};
+    match translation {
+        Translation::ResponsesToChat { include_usage } => Box::new(ResponsesToChat::new(include_usage)),
+        Translation::ChatToResponses => Box::new(ChatToResponses::new()),
+    }
+}
+
+/// The upstream's complete events (their bytes, as read), as the caller's API's events. A
+/// Chat stream's `[DONE]` is the translator's to answer at the end, not here.
+fn translate_events(translator: &mut (dyn route_policy_translate::stream::Translate + Send), bytes: &[u8]) -> Vec<u8> {
+    let mut out = String::new();
+    for data in sse::event_data(bytes) {
+        if data.trim() == "[DONE]" {
+            continue;
+        }
+        for event in translator.push(&data) {
+            out.push_str(&event.to_sse());
+        }
+    }
+    out.into_bytes()
 }
 
 /// A connection failure, named by its kind.

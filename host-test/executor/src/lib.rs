@@ -49,4 +49,4 @@ pub use http::{ERROR_BODY_BYTES, HttpTransport, RouteError};
 pub use learned::{Learned, LearnedStore};
 pub use route_policy_contract::learning::{LEARNED_TTL_MS, MAX_LEARNED};
 pub use signin::{CODEX_CLIENT_ID, CodexAuthFile, TOKEN_URL, claims};
-pub use transport::{Answer, Api, Deadlines, Outgoing, Sent, Transport};
+pub use transport::{Answer, Api, Deadlines, Outgoing, Sent, Translation, Transport};

@@ -50,6 +50,24 @@ pub struct Reader {
     pub usage: Option<Usage>,
 }
 
+/// The `data` of each event in `bytes` (whole events, as [`Reader`] keeps them): what a
+/// translator reads. Comments and `event:`-only blocks have none.
+pub fn event_data(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut events = Vec::new();
+    for block in text.split("\n\n").flat_map(|b| b.split("\r\n\r\n")) {
+        let data: Vec<&str> = block
+            .lines()
+            .filter_map(|line| line.strip_prefix("data:"))
+            .map(|value| value.strip_prefix(' ').unwrap_or(value))
+            .collect();
+        if !data.is_empty() {
+            events.push(data.join("\n"));
+        }
+    }
+    events
+}
+
 /// The longest stretch of an error event's data kept for the policy.
 const DETAIL_BYTES: usize = 4096;
 

@@ -18,6 +18,15 @@ pub enum Api {
 }
 
 impl Api {
+    /// Its name in sentences.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::ChatCompletions => "Chat Completions",
+            Api::Responses => "Responses",
+            Api::Other => "another API",
+        }
+    }
+
     /// The API a request URL speaks.
     pub fn of(url: &str) -> Api {
         let path = url.split(['?', '#']).next().unwrap_or(url);
@@ -65,6 +74,21 @@ pub struct Outgoing {
     /// are not held until the answer is complete. Bytes are forwarded only event by event,
     /// after each event was read: a broken event is never passed on.
     pub sink: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    /// The answer's translation into the caller's API, when the route speaks the other one.
+    pub translation: Option<Translation>,
+}
+
+/// How an answer is carried back to a caller whose API the route does not speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Translation {
+    /// The caller speaks Chat Completions, the route Responses; `include_usage` is the
+    /// caller's `stream_options.include_usage`.
+    ResponsesToChat {
+        /// Whether a streamed answer ends with a usage chunk.
+        include_usage: bool,
+    },
+    /// The caller speaks Responses, the route Chat Completions.
+    ChatToResponses,
 }
 
 /// A complete answer.

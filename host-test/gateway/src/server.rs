@@ -910,6 +910,10 @@ fn failure_response(failed: &Failed, receipt: &Receipt, policy: Value) -> Respon
             (status, code.unwrap_or_else(|| "unknown".to_owned()), failure.verdict.retry_after_ms)
         }
         Failed::Interrupted { .. } => (StatusCode::BAD_GATEWAY, "stream_interrupted".to_owned(), None),
+        // A request the route's API cannot carry is the caller's to change.
+        Failed::Host { code: HostCode::Untranslatable, .. } => {
+            (StatusCode::BAD_REQUEST, "untranslatable".to_owned(), None)
+        }
         Failed::Host { code, .. } => (StatusCode::INTERNAL_SERVER_ERROR, code.as_str().to_owned(), None),
     };
     let attempts: Vec<Value> =

@@ -44,8 +44,8 @@ fn the_readme_gateway_serves_a_fallback_over_the_fake_upstream() {
     let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        // OpenAI's own routes speak Responses (Chat Completions clients reach OpenAI-compatible
-        // providers; the gateway does not translate one API into the other).
+        // A Responses client on OpenAI's own route (which speaks Responses): nothing to
+        // translate.
         let body = r#"{"model": "flaky", "input": "Count to sixty."}"#;
         let response = reqwest::Client::new()
             .post(format!("http://{addr}/v1/responses"))

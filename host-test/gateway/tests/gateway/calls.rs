@@ -355,3 +355,78 @@ async fn a_bare_name_is_read_as_openai_and_the_refusal_says_so() {
     assert_eq!(rig.chat(ask("fake/beta", false)).await.status(), 200);
     assert!(rig.models_sent().iter().all(|m| m == "beta"));
 }
+
+/// A Chat Completions client on OpenAI's own route, which speaks Responses: the request goes
+/// upstream as Responses, and the answer comes back in Chat Completions, whole and streamed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_client_is_served_over_a_responses_route() {
+    let rig = rig("").await;
+    let response = rig.chat(ask("openai/gpt-5.5", false)).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = json_of(response).await;
+    assert_eq!(body["object"], "chat.completion", "{body}");
+    assert!(body["choices"][0]["message"]["content"].as_str().is_some_and(|c| c.ends_with("sixty")), "{body}");
+    assert_eq!(body["choices"][0]["finish_reason"], "stop", "{body}");
+    assert!(body["usage"]["completion_tokens"].as_u64().is_some_and(|n| n > 0), "{body}");
+    let streamed = rig.chat(ask("openai/gpt-5.5", true)).await;
+    assert_eq!(streamed.status(), 200);
+    let text = streamed.text().await.unwrap();
+    assert!(text.contains("chat.completion.chunk") && text.trim_end().ends_with("data: [DONE]"), "{text}");
+    let words: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+        .collect();
+    assert!(words.starts_with("one two") && words.ends_with("sixty"), "{words}");
+    let log = rig.fake.log();
+    assert!(log.iter().all(|l| l.path == "/v1/responses" && l.answer == "200"), "{log:?}");
+}
+
+/// A Responses client on an OpenAI-compatible server that speaks Chat Completions only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responses_client_is_served_over_a_chat_only_route() {
+    let rig = rig("").await;
+    let response = rig.post("/v1/responses", json!({"model": "fake/beta", "input": "Count to sixty."})).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = json_of(response).await;
+    assert_eq!(body["object"], "response", "{body}");
+    assert_eq!(body["status"], "completed", "{body}");
+    let text = body["output"][0]["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.ends_with("sixty"), "{body}");
+    let streamed =
+        rig.post("/v1/responses", json!({"model": "fake/beta", "input": "Count to sixty.", "stream": true})).await;
+    let events = streamed.text().await.unwrap();
+    assert!(
+        events.contains("event: response.output_text.delta") && events.contains("event: response.completed"),
+        "{events}"
+    );
+    assert!(!events.contains("[DONE]"), "Responses streams end without [DONE]");
+    let log = rig.fake.log();
+    assert!(log.iter().all(|l| l.path == "/v1/chat/completions" && l.answer == "200"), "{log:?}");
+    // What the route's API cannot carry is refused by name, as the caller's to change.
+    let refused =
+        rig.post("/v1/responses", json!({"model": "fake/beta", "input": "hi", "previous_response_id": "resp_1"})).await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = json_of(refused).await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("previous_response_id"), "{body}");
+}
+
+/// A chain that falls back from a Responses route to a Chat-only one answers in the caller's
+/// API either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_across_apis_answers_in_the_callers_api() {
+    let rig = rig("").await;
+    let mut chat = ask("openai/gpt-5.5-unavailable", false);
+    chat["fallbacks"] = json!(["fake/beta"]);
+    let body: Value = json_of(rig.chat(chat).await).await;
+    assert_eq!(body["object"], "chat.completion", "{body}");
+    assert_eq!(body["route_policy"]["model"], "fake/beta", "{body}");
+    let input = json!({"model": "openai/gpt-5.5-unavailable", "input": "Count to sixty.", "fallbacks": ["fake/beta"]});
+    let body: Value = json_of(rig.post("/v1/responses", input).await).await;
+    assert_eq!(body["object"], "response", "{body}");
+    assert_eq!(body["route_policy"]["model"], "fake/beta", "{body}");
+    let paths: Vec<(String, String)> = rig.fake.log().into_iter().map(|l| (l.path, l.answer)).collect();
+    assert!(paths.iter().any(|(p, a)| p == "/v1/responses" && a == "503"), "{paths:?}");
+    assert!(paths.iter().any(|(p, a)| p == "/v1/chat/completions" && a == "200"), "{paths:?}");
+}
