@@ -406,15 +406,7 @@ impl Gateway {
             }
             (&Method::GET, "/v1/models") => match self.authorize(&request) {
                 Err(response) => *response,
-                Ok(()) => {
-                    let data: Vec<Value> = self
-                        .config
-                        .models
-                        .iter()
-                        .map(|m| json!({"id": m.name, "object": "model", "owned_by": "route-policy"}))
-                        .collect();
-                    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
-                }
+                Ok(()) => json_response(StatusCode::OK, &self.models()),
             },
             (&Method::POST, "/v1/chat/completions") => self.complete(request, Api::Chat).await,
             (&Method::POST, "/v1/responses") => self.complete(request, Api::Responses).await,
@@ -611,6 +603,27 @@ impl Gateway {
             env_base_url: None,
         };
         Ok((ModelCall { chain, body }, model))
+    }
+
+    /// What `GET /v1/models` lists, in OpenAI's shape: the configured names (`owned_by`
+    /// `route-policy`), then every ref their chains name that this gateway's credentials can
+    /// reach (`owned_by` its provider), each once. Each of them is served by a request naming it.
+    fn models(&self) -> Value {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut data: Vec<Value> = Vec::new();
+        for model in &self.config.models {
+            if seen.insert(model.name.clone()) {
+                data.push(json!({"id": model.name, "object": "model", "owned_by": "route-policy"}));
+            }
+        }
+        for reference in self.config.refs() {
+            let Ok(read) = self.read_ref(&reference) else { continue };
+            if seen.insert(read.clone()) {
+                let provider = read.split_once('/').map_or("openai", |(p, _)| p).to_owned();
+                data.push(json!({"id": read, "object": "model", "owned_by": provider}));
+            }
+        }
+        json!({"object": "list", "data": data})
     }
 
     /// A model that is not a configured name, read as a ref: `provider/model` for a provider

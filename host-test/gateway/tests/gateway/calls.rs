@@ -430,3 +430,23 @@ async fn a_fallback_across_apis_answers_in_the_callers_api() {
     assert!(paths.iter().any(|(p, a)| p == "/v1/responses" && a == "503"), "{paths:?}");
     assert!(paths.iter().any(|(p, a)| p == "/v1/chat/completions" && a == "200"), "{paths:?}");
 }
+
+/// `GET /v1/models` lists what a request may name, and every one of them is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listed_model_is_served() {
+    let rig = rig("").await;
+    let list: Value = serde_json::from_str(
+        &rig.client.get(format!("{}/v1/models", rig.origin)).send().await.unwrap().text().await.unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    for expected in ["smart", "cut", "fake/beta", "fake/unavailable/alpha"] {
+        assert!(ids.contains(&expected), "{expected} not in {ids:?}");
+    }
+    assert!(!ids.contains(&"azure/gpt-4.1"), "a ref no credential reaches is not listed: {ids:?}");
+    assert_eq!(list["data"][0]["owned_by"], "route-policy");
+    for id in ids {
+        let response = rig.chat(ask(id, false)).await;
+        assert_ne!(response.status(), 404, "{id} is listed but not served");
+    }
+}
