@@ -38,43 +38,6 @@ pub fn next_step(call: &CallState) -> Result<Next, PolicyError> {
     Ok(Next { step, health: health.into_values().collect(), learned: replay.learned, plan, rules })
 }
 
-#[cfg(test)]
-mod notice_tests {
-    use super::settled;
-    use crate::rules::{ERRORS, LOOP};
-
-    #[test]
-    fn a_settled_sentence_says_what_happened_and_not_what_comes_next() {
-        assert_eq!(
-            settled("The provider is overloaded (HTTP 503); retrying after 1 s."),
-            "The provider is overloaded (HTTP 503)."
-        );
-        assert_eq!(
-            settled("The provider refused this account (HTTP 403). Trying the next candidate."),
-            "The provider refused this account (HTTP 403)."
-        );
-        assert_eq!(
-            settled("Gave up on openai/gpt-5.5 after 3 attempts; trying the next candidate. Check the key."),
-            "Gave up on openai/gpt-5.5 after 3 attempts. Check the key."
-        );
-    }
-
-    #[test]
-    fn no_rules_sentence_settles_into_a_promise_of_more() {
-        let sentences = ERRORS.rules.iter().chain([&ERRORS.fallback]).map(|r| r.message).chain([
-            ERRORS.retry.attempt_cap.message,
-            ERRORS.retry.delay_cap.message,
-            ERRORS.retry.repeat_cap.message,
-        ]);
-        for sentence in sentences.chain(LOOP.outcomes.iter().map(|o| o.message)) {
-            let settled = settled(sentence).to_lowercase();
-            for promise in ["retrying after", "retrying.", "next candidate.", "trying the next", "using the next"] {
-                assert!(!settled.contains(promise), "{sentence:?} settles as {settled:?}");
-            }
-        }
-    }
-}
-
 /// A route's key in the health the host stores: `MODEL@CREDENTIAL`.
 pub fn route_of(model: &str, credential: &str) -> String {
     format!("{model}@{credential}")
@@ -530,4 +493,41 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
         out = out.replace(&format!("{{{name}}}"), value);
     }
     out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::settled;
+    use crate::rules::{ERRORS, LOOP};
+
+    #[test]
+    fn a_settled_sentence_says_what_happened_and_not_what_comes_next() {
+        assert_eq!(
+            settled("The provider is overloaded (HTTP 503); retrying after 1 s."),
+            "The provider is overloaded (HTTP 503)."
+        );
+        assert_eq!(
+            settled("The provider refused this account (HTTP 403). Trying the next candidate."),
+            "The provider refused this account (HTTP 403)."
+        );
+        assert_eq!(
+            settled("Gave up on openai/gpt-5.5 after 3 attempts; trying the next candidate. Check the key."),
+            "Gave up on openai/gpt-5.5 after 3 attempts. Check the key."
+        );
+    }
+
+    #[test]
+    fn no_rules_sentence_settles_into_a_promise_of_more() {
+        let sentences = ERRORS.rules.iter().chain([&ERRORS.fallback]).map(|r| r.message).chain([
+            ERRORS.retry.attempt_cap.message,
+            ERRORS.retry.delay_cap.message,
+            ERRORS.retry.repeat_cap.message,
+        ]);
+        for sentence in sentences.chain(LOOP.outcomes.iter().map(|o| o.message)) {
+            let settled = settled(sentence).to_lowercase();
+            for promise in ["retrying after", "retrying.", "next candidate.", "trying the next", "using the next"] {
+                assert!(!settled.contains(promise), "{sentence:?} settles as {settled:?}");
+            }
+        }
+    }
 }

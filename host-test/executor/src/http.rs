@@ -18,6 +18,7 @@ use route_policy_contract::redact;
 use route_policy_contract::types::{
     HttpResponse, NetworkFailure, NetworkKind, Outcome, StreamFault, StreamFaultKind, TimeoutKind,
 };
+use route_policy_translate::stream::Translate;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -260,6 +261,9 @@ async fn read_stream(
     let total_at = started + d.total;
     let first_token_at = (started + d.first_token).min(total_at);
     let mut reader = Reader::new(api);
+    if translator.is_some() {
+        reader.keep_json();
+    }
     let mut body = BytesMut::new();
     let mut stream = response.bytes_stream();
     let mut forwarded = false;
@@ -321,7 +325,7 @@ async fn read_stream(
             Some(translator) => {
                 // The caller's events: translated, kept, and passed on in place of these.
                 reader.take_complete();
-                let ours = translate_events(translator.as_mut(), &kept);
+                let ours = translate_events(translator.as_mut(), &reader.take_json());
                 body.extend_from_slice(&ours);
                 pending.extend_from_slice(&ours);
             }
@@ -369,7 +373,7 @@ async fn read_stream(
 }
 
 /// The stream translator for a translation.
-fn translator(translation: Translation) -> Box<dyn route_policy_translate::stream::Translate + Send> {
+fn translator(translation: Translation) -> Box<dyn Translate + Send> {
     use route_policy_translate::stream::{ChatToResponses, ResponsesToChat};
     match translation {
         Translation::ResponsesToChat { include_usage } => Box::new(ResponsesToChat::new(include_usage)),
@@ -377,16 +381,13 @@ fn translator(translation: Translation) -> Box<dyn route_policy_translate::strea
     }
 }
 
-/// The upstream's complete events (their bytes, as read), as the caller's API's events. A
-/// Chat stream's `[DONE]` is the translator's to answer at the end, not here.
-fn translate_events(translator: &mut (dyn route_policy_translate::stream::Translate + Send), bytes: &[u8]) -> Vec<u8> {
+/// The upstream's events, as the caller's API's events (SSE text). A Chat stream's `[DONE]`
+/// is the translator's to answer at the end ([`Translate::finish`]), not here.
+fn translate_events(translator: &mut (dyn Translate + Send), events: &[serde_json::Value]) -> Vec<u8> {
     let mut out = String::new();
-    for data in sse::event_data(bytes) {
-        if data.trim() == "[DONE]" {
-            continue;
-        }
-        for event in translator.push(&data) {
-            out.push_str(&event.to_sse());
+    for event in events {
+        for translated in translator.push_json(event) {
+            out.push_str(&translated.to_sse());
         }
     }
     out.into_bytes()

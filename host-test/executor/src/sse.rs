@@ -40,6 +40,9 @@ pub struct Reader {
     kept: Vec<u8>,
     /// Events that were not JSON, skipped.
     pub skipped: u32,
+    /// The JSON of each well-formed event since [`Reader::take_json`], kept only for a caller
+    /// that translates them ([`Reader::keep_json`]), so that no event is parsed twice.
+    json: Option<Vec<Value>>,
     /// Events read so far.
     pub events: u32,
     /// Whether content arrived.
@@ -48,24 +51,6 @@ pub struct Reader {
     pub finished: bool,
     /// The usage, when the provider reported it.
     pub usage: Option<Usage>,
-}
-
-/// The `data` of each event in `bytes` (whole events, as [`Reader`] keeps them): what a
-/// translator reads. Comments and `event:`-only blocks have none.
-pub fn event_data(bytes: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut events = Vec::new();
-    for block in text.split("\n\n").flat_map(|b| b.split("\r\n\r\n")) {
-        let data: Vec<&str> = block
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .map(|value| value.strip_prefix(' ').unwrap_or(value))
-            .collect();
-        if !data.is_empty() {
-            events.push(data.join("\n"));
-        }
-    }
-    events
 }
 
 /// The longest stretch of an error event's data kept for the policy.
@@ -80,6 +65,7 @@ impl Reader {
             complete: Vec::new(),
             kept: Vec::new(),
             skipped: 0,
+            json: None,
             events: 0,
             content: false,
             finished: false,
@@ -109,6 +95,17 @@ impl Reader {
     /// passed on to a caller once the events read well.
     pub fn take_complete(&mut self) -> bytes::Bytes {
         bytes::Bytes::from(std::mem::take(&mut self.complete))
+    }
+
+    /// Keeps the JSON of every well-formed event from now on, for [`Reader::take_json`].
+    pub fn keep_json(&mut self) {
+        self.json.get_or_insert_with(Vec::new);
+    }
+
+    /// The JSON of the well-formed events completed since the last call (none unless
+    /// [`Reader::keep_json`] was called). A Chat stream's `[DONE]` is not among them.
+    pub fn take_json(&mut self) -> Vec<Value> {
+        self.json.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The bytes of every well-formed event completed since the last call: the held answer.
@@ -141,7 +138,11 @@ impl Reader {
         let Ok(json) = serde_json::from_str::<Value>(&data) else {
             return Some(Event::Malformed(cut(&data)));
         };
-        Some(self.meaning(&json, &data))
+        let event = self.meaning(&json, &data);
+        if let Some(kept) = self.json.as_mut() {
+            kept.push(json);
+        }
+        Some(event)
     }
 
     /// What a JSON event means for this API.

@@ -125,7 +125,7 @@ fn fit_open_files(cap: usize) -> usize {
         && limit.current.is_some_and(|soft| soft < hard)
     {
         limit.current = Some(hard);
-        let _ = setrlimit(Resource::Nofile, limit.clone());
+        let _ = setrlimit(Resource::Nofile, limit);
         limit = getrlimit(Resource::Nofile);
     }
     let files = limit.current.map_or(usize::MAX, |soft| usize::try_from(soft).unwrap_or(usize::MAX));

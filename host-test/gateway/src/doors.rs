@@ -34,7 +34,7 @@ pub(crate) fn check_origin_entry(origin: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!("`{}` is not an origin (write `https://app.example.com`, no path)", printable(origin)))
+        Err(format!("`{}` is not an origin (write `https://app.example.com`, no path)", quoted(origin)))
     }
 }
 
@@ -45,7 +45,7 @@ pub(crate) fn check_host_entry(host: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is not a host name (write `gateway.example.com` or `gateway.example.com:8080`)",
-            printable(host)
+            quoted(host)
         ))
     }
 }
@@ -129,12 +129,12 @@ impl Doors {
         if let Some(host) = host
             && !self.host_allowed(host)
         {
-            return Err(Refusal::Host(printable(host)));
+            return Err(Refusal::Host(quoted(host)));
         }
         match origin {
             None => Ok(None),
             Some(origin) if self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) => Ok(Some(origin.to_owned())),
-            Some(origin) => Err(Refusal::Origin(printable(origin))),
+            Some(origin) => Err(Refusal::Origin(quoted(origin))),
         }
     }
 
@@ -160,9 +160,15 @@ pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     })
 }
 
-/// Visible ASCII only, cut to 200 characters: for quoting a client's header back to it.
-fn printable(text: &str) -> String {
-    text.chars().take(200).map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
+/// Visible ASCII only: for a header value or an SSE comment line, and for quoting a client's
+/// header back to it.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
+}
+
+/// A client's header, quoted back to it: printable, and no longer than 200 characters.
+fn quoted(text: &str) -> String {
+    printable(&text.chars().take(200).collect::<String>())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 use crate::budget::{self, Budget, Share};
 use crate::config::Config;
 use crate::connections::{Admitted, Connections, InRequest};
-use crate::doors::{self, Doors};
+use crate::doors::{self, Doors, printable};
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
@@ -957,11 +957,6 @@ fn tag_headers(headers: &mut hyper::HeaderMap, model: &str, fallback: bool, poli
     {
         headers.insert("x-route-policy-policy", value);
     }
-}
-
-/// Visible ASCII only, for a header or an SSE comment line.
-fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

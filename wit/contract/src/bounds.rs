@@ -104,6 +104,19 @@ pub fn bounded_failure(
     Ok(bounded)
 }
 
+/// A whole call as the sandbox may receive it (the toolkit's `bound`): refused when heavier
+/// than `limit`, a `classify-error` body cut to fit.
+pub fn bound_call(call: crate::wire::Call, limit: usize) -> Result<crate::wire::Call, String> {
+    use crate::wire::Call;
+    match call {
+        Call::ResolveEndpoint(r) => check(&r, limit).map(|()| Call::ResolveEndpoint(r)),
+        Call::FilterFallbacks(r) => check(&r, limit).map(|()| Call::FilterFallbacks(r)),
+        Call::ClassifyError(f) => bounded_failure(&f, limit).map(Call::ClassifyError),
+        Call::PolicyInfo => Ok(Call::PolicyInfo),
+        Call::NextStep(c) => check(&c, limit).map(|()| Call::NextStep(c)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,18 +135,5 @@ mod tests {
         let failure = ProviderFailure { body: "é".repeat(DEFAULT_MAX_INPUT), ..ProviderFailure::default() };
         let bounded = bounded_failure(&failure, DEFAULT_MAX_INPUT).unwrap();
         assert!(bounded.body.len() <= DEFAULT_MAX_INPUT && bounded.body.len() > DEFAULT_MAX_INPUT - 2);
-    }
-}
-
-/// A whole call as the sandbox may receive it (the toolkit's `bound`): refused when heavier
-/// than `limit`, a `classify-error` body cut to fit.
-pub fn bound_call(call: crate::wire::Call, limit: usize) -> Result<crate::wire::Call, String> {
-    use crate::wire::Call;
-    match call {
-        Call::ResolveEndpoint(r) => check(&r, limit).map(|()| Call::ResolveEndpoint(r)),
-        Call::FilterFallbacks(r) => check(&r, limit).map(|()| Call::FilterFallbacks(r)),
-        Call::ClassifyError(f) => bounded_failure(&f, limit).map(Call::ClassifyError),
-        Call::PolicyInfo => Ok(Call::PolicyInfo),
-        Call::NextStep(c) => check(&c, limit).map(|()| Call::NextStep(c)),
     }
 }
