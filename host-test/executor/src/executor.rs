@@ -219,6 +219,9 @@ pub struct Receipt {
     pub dropped: Vec<Dropped>,
     /// The usage of the answer that served.
     pub usage: Option<Usage>,
+    /// What a translation between the caller's API and a route's left out (a sampling hint
+    /// with no equivalent, a reasoning item), each `field: why`, once each.
+    pub translation_notes: Vec<String>,
     /// The policy's revision.
     pub policy: String,
     /// The rules that decided each step, in order.
@@ -276,6 +279,7 @@ impl Run {
             learned: Vec::new(),
             dropped: Vec::new(),
             usage: None,
+            translation_notes: Vec::new(),
             policy,
             rules: Vec::new(),
             step_micros: Vec::new(),
@@ -295,12 +299,22 @@ impl Run {
         }
     }
 
+    /// Keeps what a translation left out, once each.
+    fn note(&mut self, notes: Vec<String>) {
+        for note in notes {
+            if !self.receipt.translation_notes.contains(&note) {
+                self.receipt.translation_notes.push(note);
+            }
+        }
+    }
+
     /// The policy finished the call as served: the newest attempt's answer is the caller's.
     fn served(&mut self, served: route_policy_contract::types::Served) -> Result<Served, Failed> {
         let Some(answer) = self.last_answer.take() else {
             let message = "the policy finished the call as served, but no attempt had succeeded".to_owned();
             return Err(Failed::host(HostCode::HostError, message));
         };
+        self.note(answer.notes.clone());
         Ok(Served {
             candidate: served.candidate,
             upstream_model: std::mem::take(&mut self.last_upstream),
@@ -483,7 +497,8 @@ impl<T: Transport> Executor<T> {
                 ),
             ));
         }
-        let mut outgoing = self.outgoing(call, &send, run.streaming).await?;
+        let (mut outgoing, notes) = self.outgoing(call, &send, run.streaming).await?;
+        run.note(notes);
         if let Some((bytes, serving)) = sink.filter(|_| run.streaming) {
             outgoing.sink = Some(bytes.clone());
             let first = plan.candidates.first();
@@ -563,7 +578,12 @@ impl<T: Transport> Executor<T> {
 
     /// The request of a step: the guard checks the endpoint for its candidate first, and only
     /// then is the credential's secret attached.
-    async fn outgoing(&self, call: &ModelCall, send: &Sending, streaming: bool) -> Result<Outgoing, Failed> {
+    async fn outgoing(
+        &self,
+        call: &ModelCall,
+        send: &Sending,
+        streaming: bool,
+    ) -> Result<(Outgoing, Vec<String>), Failed> {
         let endpoint = &send.endpoint;
         let request = call.chain.endpoint_request(&send.candidate.requested);
         self.guard.check_endpoint(&request, endpoint).map_err(|violation| {
@@ -572,7 +592,7 @@ impl<T: Transport> Executor<T> {
         // The route's API decides what goes upstream; the caller's, what comes back.
         let api = Api::of(&endpoint.request_url);
         let asked = if call.body.get("messages").is_some() { Api::ChatCompletions } else { Api::Responses };
-        let (body, translation) = translated(&call.body, asked, api, endpoint.transport).map_err(|error| {
+        let (body, translation, notes) = translated(&call.body, asked, api, endpoint.transport).map_err(|error| {
             Failed::host(
                 HostCode::Untranslatable,
                 format!(
@@ -604,7 +624,7 @@ impl<T: Transport> Executor<T> {
         }
         let t = send.timeouts;
         let scaled = |ms: u32| self.clock.real(u64::from(ms));
-        Ok(Outgoing {
+        let outgoing = Outgoing {
             url: endpoint.request_url.clone(),
             headers,
             body: request_body(&body, endpoint, api, streaming),
@@ -619,9 +639,13 @@ impl<T: Transport> Executor<T> {
                 idle: scaled(t.idle_ms),
                 total: scaled(t.total_ms),
             },
-        })
+        };
+        Ok((outgoing, notes))
     }
 }
+
+/// A body in the route's API, how the answer goes back, and what the translation left out.
+type InRouteApi<'a> = (std::borrow::Cow<'a, Value>, Option<Translation>, Vec<String>);
 
 /// The caller's body in the route's API, and how its answer goes back: as it is when the
 /// route speaks the caller's API (or one the executor does not know), else translated both ways
@@ -631,7 +655,7 @@ fn translated(
     asked: Api,
     route: Api,
     transport: route_policy_contract::types::Transport,
-) -> Result<(std::borrow::Cow<'_, Value>, Option<Translation>), route_policy_translate::Error> {
+) -> Result<InRouteApi<'_>, route_policy_translate::Error> {
     use route_policy_translate::request::{self, Dialect};
     Ok(match (asked, route) {
         (Api::ChatCompletions, Api::Responses) => {
@@ -642,13 +666,15 @@ fn translated(
             };
             let include_usage = request::chat_include_usage(body);
             let translated = request::chat_to_responses(body, dialect)?;
-            (std::borrow::Cow::Owned(translated.body), Some(Translation::ResponsesToChat { include_usage }))
+            let notes = translated.notes.iter().map(ToString::to_string).collect();
+            (std::borrow::Cow::Owned(translated.body), Some(Translation::ResponsesToChat { include_usage }), notes)
         }
         (Api::Responses, Api::ChatCompletions) => {
             let translated = request::responses_to_chat(body)?;
-            (std::borrow::Cow::Owned(translated.body), Some(Translation::ChatToResponses))
+            let notes = translated.notes.iter().map(ToString::to_string).collect();
+            (std::borrow::Cow::Owned(translated.body), Some(Translation::ChatToResponses), notes)
         }
-        _ => (std::borrow::Cow::Borrowed(body), None),
+        _ => (std::borrow::Cow::Borrowed(body), None, Vec::new()),
     })
 }
 

@@ -215,6 +215,7 @@ async fn read_whole(
     // Chat Completions and Responses both put it at `usage`, in their own words.
     let usage = json.get("usage").and_then(sse::usage);
     // In the caller's API, when the route speaks the other one.
+    let mut notes = Vec::new();
     let body = match translation {
         None => body.freeze(),
         Some(translation) => {
@@ -224,7 +225,10 @@ async fn read_whole(
                 Translation::ChatToResponses => response::chat_to_responses(&json),
             };
             match translated {
-                Ok(translated) => bytes::Bytes::from(serde_json::to_vec(&translated.body).unwrap_or_default()),
+                Ok(translated) => {
+                    notes = translated.notes.iter().map(ToString::to_string).collect();
+                    bytes::Bytes::from(serde_json::to_vec(&translated.body).unwrap_or_default())
+                }
                 Err(error) => {
                     let detail = redact::excerpt(&error.to_string(), 512);
                     let fault = StreamFault { kind: StreamFaultKind::MalformedEvent, events: 0, detail };
@@ -233,7 +237,7 @@ async fn read_whole(
             }
         }
     };
-    let answer = Answer { status, content_type, body, usage, events: 0 };
+    let answer = Answer { status, content_type, body, usage, events: 0, notes };
     Sent { outcome: Outcome::Success(usage), answer: Some(answer), forwarded: false, abandoned: false, skipped: 0 }
 }
 
@@ -362,7 +366,14 @@ async fn read_stream(
             forwarded = true;
         }
     }
-    let answer = Answer { status, content_type, body: body.freeze(), usage: reader.usage, events: reader.events };
+    let answer = Answer {
+        status,
+        content_type,
+        body: body.freeze(),
+        usage: reader.usage,
+        events: reader.events,
+        notes: Vec::new(),
+    };
     Sent {
         outcome: Outcome::Success(reader.usage),
         answer: Some(answer),

@@ -105,6 +105,8 @@ pub struct Answer {
     pub usage: Option<Usage>,
     /// How many events a stream held (0 for a whole body).
     pub events: u32,
+    /// What a translation into the caller's API left out of the answer, each `field: why`.
+    pub notes: Vec<String>,
 }
 
 /// What an attempt came to: the outcome the policy reads, and the answer when it succeeded.

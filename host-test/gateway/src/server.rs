@@ -678,6 +678,7 @@ impl Gateway {
                         "fallback": served.fallback,
                         "notice": served.notice,
                         "dropped": dropped_json(&result.receipt),
+                        "translation_notes": result.receipt.translation_notes,
                         "policy": policy,
                     }),
                 );

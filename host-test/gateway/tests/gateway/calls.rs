@@ -361,10 +361,15 @@ async fn a_bare_name_is_read_as_openai_and_the_refusal_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_client_is_served_over_a_responses_route() {
     let rig = rig("").await;
-    let response = rig.chat(ask("openai/gpt-5.5", false)).await;
+    // `seed` has no Responses equivalent: dropped, and the answer says so (never silently).
+    let mut whole = ask("openai/gpt-5.5", false);
+    whole["seed"] = json!(7);
+    let response = rig.chat(whole).await;
     assert_eq!(response.status(), 200);
     let body: Value = json_of(response).await;
     assert_eq!(body["object"], "chat.completion", "{body}");
+    let notes = body["route_policy"]["translation_notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("seed"))), "{body}");
     assert!(body["choices"][0]["message"]["content"].as_str().is_some_and(|c| c.ends_with("sixty")), "{body}");
     assert_eq!(body["choices"][0]["finish_reason"], "stop", "{body}");
     assert!(body["usage"]["completion_tokens"].as_u64().is_some_and(|n| n > 0), "{body}");
